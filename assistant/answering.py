@@ -1,0 +1,206 @@
+"""Question + retrieved passages → Answer with verified, quoted citations, or a plain refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from .articles import Article
+from .chunking import Span, sentence_spans
+from .embedding import MiniLM
+from .retrieval import Hit
+from .text import (
+    Question,
+    coverage,
+    has_speech,
+    is_warning,
+    satisfies,
+    starts_with_pronoun,
+    terms,
+)
+
+# The one refusal sentinel: code, prompts and tests all use this constant.
+REFUSAL = "The articles don't contain the answer to this question."
+
+MIN_SENTENCE_SIMILARITY = 0.15  # below this a sentence is about something else entirely
+WARNING_BONUS = 0.15  # "what did X warn?" prefers conditions, threats and consequences
+KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best one
+
+
+class Citation(BaseModel):
+    """One quoted span: ``quote == stored article text[start:end]``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    path: str
+    quote: str
+    start: int
+    end: int
+    author: str | None = None
+    url: str | None = None
+
+
+class RetrievedPassage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    path: str
+    text: str
+    score: float
+    title: str
+    source: str | None
+    published: str | None
+    start: int
+    end: int
+
+
+class Answer(BaseModel):
+    """What ``Assistant.ask`` returns; its JSON form is the CLI's ``--json`` output."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    passages: list[RetrievedPassage]
+    timings: dict[str, float]
+    mode: str = "extractive"
+
+
+def verify_citation(citation: Citation, article: Article) -> bool:
+    """The one citation check: the quote is exactly the stored article text at its offsets."""
+    return (
+        citation.article_id == article.id
+        and 0 <= citation.start < citation.end <= len(article.text)
+        and article.text[citation.start:citation.end] == citation.quote
+    )
+
+
+def make_citation(n: int, article: Article, span: Span) -> Citation:
+    return Citation(
+        n=n,
+        article_id=article.id,
+        title=article.title,
+        source=article.source,
+        published=article.published.isoformat() if article.published else None,
+        path=article.path,
+        quote=article.text[span.start:span.end],
+        start=span.start,
+        end=span.end,
+        author=article.author,
+        url=article.url,
+    )
+
+
+def passage_view(hit: Hit) -> RetrievedPassage:
+    article = hit.article
+    return RetrievedPassage(
+        article_id=article.id,
+        path=article.path,
+        text=hit.passage.text,
+        score=round(hit.score, 4),
+        title=article.title,
+        source=article.source,
+        published=article.published.isoformat() if article.published else None,
+        start=hit.passage.start,
+        end=hit.passage.end,
+    )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: Hit
+    span: Span
+    text: str
+    score: float
+
+
+def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
+    """The sentence, plus the one before it when it opens with a pronoun ("He said ...")."""
+    sentence = article.text[spans[index].start:spans[index].end]
+    if index > 0 and starts_with_pronoun(sentence):
+        prev = spans[index - 1]
+        return article.text[prev.start:prev.end] + " " + sentence
+    return sentence
+
+
+def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
+            max_quotes: int) -> list[_Candidate]:
+    """The sentences that answer the question, best first; empty when none does."""
+    sentence_cache: dict[str, list[Span]] = {}
+    rows: list[tuple[Hit, Span, str, str]] = []
+    for hit in hits:
+        article = hit.article
+        spans = sentence_cache.setdefault(article.id, sentence_spans(article.text))
+        for i, span in enumerate(spans):
+            if hit.passage.start <= span.start and span.end <= hit.passage.end:
+                text = article.text[span.start:span.end]
+                rows.append((hit, span, text, _sentence_context(article, spans, i)))
+    if not rows:
+        return []
+    # A sentence that opens with a pronoun is embedded with the one before it, which names
+    # who "he" is.
+    vectors = embedder.embed([context for _, _, _, context in rows])
+    similarities = vectors @ embedder.embed_one(question.text)
+
+    article_terms = {h.article.id: terms(f"{h.article.title}\n{h.article.text}") for h in hits}
+    candidates = []
+    for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
+        context_terms = terms(context)
+        passage_terms = terms(f"{hit.article.title}\n{hit.passage.text}") | context_terms
+        if not question.names <= article_terms[hit.article.id]:
+            continue  # the article never mentions someone or something the question names
+        if coverage(question, passage_terms) < min_coverage:
+            continue
+        if not satisfies(question, text, context_terms):
+            continue
+        if not question.key_terms & context_terms or (
+            question.wants and coverage(question, context_terms) < min_coverage
+        ):
+            continue  # the sentence itself must be about what is asked
+        if question.asks_speech and not (
+            has_speech(text) and (not question.names or question.names & context_terms)
+        ):
+            continue  # "what did X say" wants a statement, by X when X is named
+        if similarity < MIN_SENTENCE_SIMILARITY:
+            continue
+        score = (float(similarity) + 0.3 * coverage(question, context_terms)
+                 + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
+                 + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0))
+        candidates.append(_Candidate(hit, span, text, score))
+    candidates.sort(key=lambda c: c.score, reverse=True)
+    if not candidates:
+        return []
+    best = candidates[0].score
+    chosen: list[_Candidate] = []
+    for candidate in candidates:
+        if len(chosen) == max_quotes or candidate.score < best * KEEP_WITHIN:
+            break
+        if any(_near_duplicate(candidate.text, c.text) for c in chosen):
+            continue
+        chosen.append(candidate)
+    return chosen
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    ta, tb = terms(a), terms(b)
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.8
+
+
+def compose(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:
+    """The extractive answer: each chosen sentence verbatim, marked with its passage's [n]."""
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for candidate in chosen:
+        n = numbers.setdefault(candidate.hit.passage.id, len(numbers) + 1)
+        citations.append(make_citation(n, candidate.hit.article, candidate.span))
+        parts.append(f"{candidate.text} [{n}]")
+    return " ".join(parts), citations

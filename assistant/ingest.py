@@ -1,0 +1,109 @@
+"""Files → index, incrementally: unchanged articles are skipped, changed ones replaced."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .articles import Article, iter_files, load_file
+from .chunking import split_passages
+from .embedding import MiniLM
+from .errors import ArticleError
+from .store import Manifest, Store
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)  # article titles
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[ArticleError] = field(default_factory=list)
+    passages: int = 0  # passages embedded in this run
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        rate = f" ({self.passages / self.seconds:.1f} passages/s)" if self.passages else ""
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged (skipped), {len(self.removed)} removed, "
+            f"{len(self.errors)} failed; {self.passages} passages embedded in "
+            f"{self.seconds:.1f}s{rate}"
+        )
+
+
+def signature(embedder: MiniLM, passage_tokens: int) -> dict:
+    """What the stored passages depend on: a change means re-indexing everything."""
+    return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1}
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    store: Store,
+    embedder: MiniLM,
+    passage_tokens: int,
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport()
+    manifest = store.load_manifest()
+    wanted = signature(embedder, passage_tokens)
+    if manifest.articles and manifest.signature != wanted:
+        store.reset()  # built with another model or passage size: rebuild from scratch
+        manifest = Manifest()
+    manifest.signature = wanted
+
+    files = list(iter_files(paths))
+    total = len(files)
+    for done, item in enumerate(files):
+        if isinstance(item, ArticleError):
+            report.errors.append(item)
+            continue
+        if progress:
+            progress(done, total, str(item))
+        articles, errors = load_file(item.resolve())
+        report.errors.extend(errors)
+        for article in articles:
+            _ingest_article(article, manifest, store, embedder, passage_tokens, report)
+        store.save_manifest(manifest)  # commit point after each file
+    if progress:
+        progress(total, total, "")
+
+    if prune:
+        for key, entry in list(manifest.articles.items()):
+            if not Path(entry["path"]).exists():
+                del manifest.articles[key]
+                report.removed.append(entry.get("title", key))
+        store.save_manifest(manifest)
+    # Replaced, pruned and crash-orphaned passages go only now that the manifest no longer
+    # points at them.
+    store.remove_orphans(manifest)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder: MiniLM,
+                    passage_tokens: int, report: IngestReport) -> None:
+    old = manifest.articles.get(article.key)
+    if old and old["id"] == article.id:
+        report.unchanged.append(article.title)
+        return
+    if article.id not in manifest.article_ids:  # the same text may already be in under a key
+        passages = split_passages(article, embedder.count_tokens, passage_tokens)
+        # The title gives each passage its context ("Campbell" may only be in the headline).
+        vectors = embedder.embed([f"{article.title}\n{p.text}" for p in passages])
+        store.save_article(article)
+        store.add_passages(article, passages, vectors)
+        report.passages += len(passages)
+    manifest.articles[article.key] = {"id": article.id, "path": article.path,
+                                      "title": article.title}
+    (report.updated if old else report.added).append(article.title)

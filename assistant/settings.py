@@ -1,0 +1,50 @@
+"""The one way to load settings: environment (ASSISTANT_*), an optional TOML file, keyword args."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything a run can change. Build once at the edge (CLI, UI, tests) and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        extra="forbid",
+        toml_file="assistant.toml",
+        frozen=True,
+    )
+
+    index_dir: Path = Field(default=Path("index"), description="Where the index lives.")
+    articles_dir: Path = Field(
+        default=PROJECT_ROOT / "articles", description="Corpus the UI indexes on first start."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages shown per question.")
+    candidates: int = Field(default=20, ge=1, le=200, description="Passages retrieved to rank.")
+    passage_tokens: int = Field(
+        default=160, ge=32, le=240, description="Max word pieces of passage text."
+    )
+    embed_batch_size: int = Field(default=8, ge=1, le=64)
+    embed_threads: int = Field(default=2, ge=1, le=64)
+    llm: Literal["none"] = Field(default="none", description="Answer backend.")
+    max_quotes: int = Field(default=3, ge=1, le=10, description="Sentences in an extractive answer.")
+    min_coverage: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's key terms a quoted sentence's passage must cover.",
+    )
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))

@@ -1,0 +1,206 @@
+"""The index on disk: passages and vectors in Chroma (through llama-index's Chroma vector store),
+the cleaned articles as JSON, and a manifest that says which articles are in.
+
+The manifest is the commit point. It is replaced atomically after each file, and only articles it
+names are visible to retrieval, so an ingest killed halfway leaves the previous index usable;
+the next ingest redoes the unfinished file (passage ids are deterministic, so upserts converge)
+and removes passages that no manifest entry owns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .articles import Article
+from .chunking import Passage
+from .errors import NoIndexError
+
+COLLECTION = "passages"
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Manifest:
+    """Which article each source key holds, and how the index was built."""
+
+    signature: dict = field(default_factory=dict)
+    articles: dict[str, dict] = field(default_factory=dict)  # key -> {"id", "path", "passages"}
+
+    @property
+    def article_ids(self) -> set[str]:
+        return {entry["id"] for entry in self.articles.values()}
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """Chroma embedded (``PersistentClient`` under ``index_dir/chroma``) plus the article files."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._articles: dict[str, Article] = {}
+
+    # ------------------------------------------------------------------ state on disk
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.index_dir / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def load_manifest(self) -> Manifest:
+        if not self.exists():
+            return Manifest()
+        data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return Manifest(signature=data.get("signature", {}), articles=data.get("articles", {}))
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        data = {"format": FORMAT_VERSION, "signature": manifest.signature,
+                "articles": manifest.articles}
+        write_atomically(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+
+    def require(self) -> Manifest:
+        manifest = self.load_manifest()
+        if not manifest.articles:
+            raise NoIndexError(
+                f"No index at {self.index_dir}/. Run `assistant ingest articles/` first "
+                f"(or pass --index DIR)."
+            )
+        return manifest
+
+    def reset(self) -> None:
+        """Remove the whole index (used when it was built with other settings)."""
+        for name in ("chroma", "articles", MANIFEST):
+            target = self.index_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        self.__dict__.pop("_collection", None)
+        self.__dict__.pop("vector_store", None)
+        self._articles.clear()
+
+    # ------------------------------------------------------------------ Chroma
+
+    @cached_property
+    def _collection(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        client = chromadb.PersistentClient(
+            path=str(self.index_dir / "chroma"),
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+        return client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+
+    @cached_property
+    def vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._collection)
+
+    def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
+        """Replace whatever is stored for this article with these passages."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        self.vector_store.delete(ref_doc_id=article.id)
+        nodes = []
+        for passage, vector in zip(passages, vectors, strict=True):
+            node = TextNode(
+                id_=passage.id,
+                text=passage.text,
+                embedding=vector.tolist(),
+                metadata={
+                    "article_id": article.id,
+                    "n": passage.n,
+                    "start": passage.start,
+                    "end": passage.end,
+                    "title": article.title,
+                    "source": article.source or "",
+                    "published": article.published.isoformat() if article.published else "",
+                    "published_int": int(article.published.strftime("%Y%m%d"))
+                    if article.published else 0,
+                    "path": article.path,
+                },
+                excluded_embed_metadata_keys=["article_id", "n", "start", "end", "path",
+                                              "published_int"],
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
+            nodes.append(node)
+        if nodes:
+            self.vector_store.add(nodes)
+
+    def remove_orphans(self, manifest: Manifest) -> int:
+        """Delete passages and article files that no manifest entry owns (left by a crash)."""
+        owned = manifest.article_ids
+        stored = self._collection.get(include=["metadatas"])
+        orphans = [
+            pid for pid, meta in zip(stored["ids"], stored["metadatas"], strict=True)
+            if (meta or {}).get("article_id") not in owned
+        ]
+        if orphans:
+            self._collection.delete(ids=orphans)
+        folder = self.index_dir / "articles"
+        if folder.is_dir():
+            for path in folder.glob("*.json"):
+                if path.stem not in owned:
+                    path.unlink()
+        return len(orphans)
+
+    def count_passages(self) -> int:
+        return self._collection.count()
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None
+              ) -> list[tuple[Passage, float]]:
+        """The ``k`` nearest passages with their cosine similarity."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        result = self.vector_store.query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k),
+            where=where,
+        )
+        hits = []
+        for node, similarity in zip(result.nodes, result.similarities, strict=True):
+            meta = node.metadata
+            passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
+                              int(meta["end"]), node.get_content())
+            # llama-index reports exp(-distance); Chroma's cosine distance is 1 - cosine.
+            hits.append((passage, 1.0 + math.log(max(similarity, 1e-12))))
+        return hits
+
+    # ------------------------------------------------------------------ articles
+
+    def save_article(self, article: Article) -> None:
+        write_atomically(self.index_dir / "articles" / f"{article.id}.json",
+                         article.model_dump_json(indent=1))
+        self._articles[article.id] = article
+
+    def article(self, article_id: str) -> Article:
+        if article_id not in self._articles:
+            path = self.index_dir / "articles" / f"{article_id}.json"
+            self._articles[article_id] = Article.model_validate_json(path.read_text("utf-8"))
+        return self._articles[article_id]

@@ -1,0 +1,165 @@
+"""Small text analysis shared by retrieval and answering: terms, names, speech and answer types."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+same she should so some such than that the their theirs them themselves then there these they this
+those through to too under until up very was we were what when where which while who whom why
+will with would you your yours yourself yourselves s t don isn wasn weren didn doesn ve ll re d
+according tell told say said says ask asked
+""".split())
+
+QUESTION_WORDS = frozenset("what who whom whose when where why how which".split())
+
+# Verbs that report speech: "What did Campbell warn?" asks for any of Campbell's statements.
+SPEECH_STEMS = frozenset("""
+say said says tell told warn warned warning warns add added adds argue argued urge urged claim
+claimed insist insisted note noted state stated suggest suggested cite cited call called announc
+announce announced accus accuse accused describ describe described comment commented reply replied
+respond responded stress stressed label labelled labeled predict predicted promis promise promised
+threaten threatened deny denied admit admitted explain explained
+""".split())
+_SPEECH_CUE = re.compile(
+    r"\b(?:said|says|say|told|tells|warned|warns|added|adds|argued|urged|claimed|insisted|noted|"
+    r"stated|suggested|cited|called|announced|accused|described|commented|replied|responded|"
+    r"stressed|labelled|labeled|predicted|promised|threatened|denied|admitted|explained|"
+    r"according to)\b|[“\"]",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_NUMBER = re.compile(
+    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"hundreds?|thousands?|millions?|billions?|several|half)\b",
+    re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|"
+    r"tonight|january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|(?:last|next|this|previous|coming) (?:week|month|year|weekend)|"
+    r"(?:18|19|20)\d\d|\d+ (?:days?|weeks?|months?|years?|hours?) (?:ago|earlier|later)|"
+    r"(?:morning|afternoon|evening|night)|since|until|ago|earlier|later|decades?|centur(?:y|ies))\b",
+    re.IGNORECASE,
+)
+# What makes a statement a warning: a condition, a threat, a consequence.
+_WARNING_CUE = re.compile(
+    r"\b(?:if|unless|risks?|threat\w*|danger\w*|consequences?|impact|unacceptable|will not|"
+    r"won't|must not|cannot|warn\w*|serious|dire|crisis|alter)\b",
+    re.IGNORECASE,
+)
+_PRONOUN_START = re.compile(r"^[“\"‘']?(?:He|She|They|It|His|Her|Their)\b")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix-stripping stemmer: enough to match warn/warned/warning, firm/firms."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "s" and w.endswith(("ss", "us", "is")):
+                break
+            w = w[: len(w) - len(suffix)] + keep
+            break
+    return w
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words of ``text``."""
+    return {stem(t) for t in tokens(text) if t.lower() not in STOPWORDS}
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks for, as far as simple rules can tell."""
+
+    text: str
+    key_terms: frozenset[str]  # stemmed content words the answer's context must cover
+    names: frozenset[str]  # stemmed proper nouns: every one must be covered
+    asks_speech: bool  # "what did X say/warn/tell ..."
+    asks_warning: bool  # "what did X warn (about)?"
+    wants: str | None  # "number", "time", "person" or None
+    counted: str | None  # for "how many X": the stem of X
+
+
+def analyse(question: str) -> Question:
+    words = tokens(question)
+    lowered = [w.lower() for w in words]
+    names = set()
+    for i, word in enumerate(words):
+        # A capitalised word is a name unless it only opens the question.
+        if word[0].isupper() and lowered[i] not in STOPWORDS and lowered[i] not in QUESTION_WORDS:
+            if i > 0 or len(word) > 1 and not _is_common_opening(lowered[i]):
+                names.add(stem(word))
+    speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
+    key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
+    key -= {stem(w) for w in SPEECH_STEMS}
+    wants = None
+    counted = None
+    q = question.lower()
+    if m := re.search(r"\bhow (?:many|much)\s+(?:of\s+the\s+)?([a-z'-]+)", q):
+        wants, counted = "number", stem(m.group(1))
+    elif re.search(r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:number|percentage|share)\b", q):
+        wants = "number"
+    elif re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bhow long ago\b", q):
+        wants = "time"
+    elif re.match(r"\s*(?:who|whom)\b", q):
+        wants = "person"
+    warning = any(w.startswith("warn") for w in lowered)
+    return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
+                    counted)
+
+
+def _is_common_opening(word: str) -> bool:
+    return word in {"did", "does", "do", "is", "are", "was", "were", "has", "have", "can", "could",
+                    "will", "would", "should", "tell", "name", "list", "give", "describe",
+                    "explain", "according"}
+
+
+def has_speech(text: str) -> bool:
+    return bool(_SPEECH_CUE.search(text))
+
+
+def is_warning(text: str) -> bool:
+    return bool(_WARNING_CUE.search(text))
+
+
+def starts_with_pronoun(sentence: str) -> bool:
+    return bool(_PRONOUN_START.match(sentence))
+
+
+def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
+    """Whether ``sentence`` has the kind of thing the question asks for."""
+    if question.wants == "number":
+        if not question.counted:
+            return bool(_NUMBER.search(sentence))
+        words = [stem(t) for t in tokens(sentence)]
+        for i, word in enumerate(words):
+            if _NUMBER.fullmatch(tokens(sentence)[i]) and question.counted in words[i + 1:i + 4]:
+                return True
+        return False
+    if question.wants == "time":
+        return bool(_TIME.search(sentence))
+    if question.wants == "person":
+        # a capitalised word that the question did not already name, beyond the first word
+        names = {stem(t) for t in tokens(sentence)[1:] if t[0].isupper()}
+        return bool(names - question.names)
+    return True
+
+
+def coverage(question: Question, context_terms: set[str]) -> float:
+    if not question.key_terms:
+        return 1.0
+    return len(question.key_terms & context_terms) / len(question.key_terms)

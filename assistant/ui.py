@@ -1,0 +1,69 @@
+"""The Gradio chat UI: streamed answers, each followed by its sources with the quoted passages."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Iterator
+
+from .answering import Answer
+from .core import Assistant
+
+
+def render_sources(answer: Answer) -> str:
+    """Markdown for the sources of an answer: title, source, date, and the quoted passage."""
+    if answer.refused or not answer.citations:
+        return ""
+    lines = ["", "---", "**Sources**", ""]
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.source, c.published) if x)
+        lines.append(f"**[{c.n}] {html.escape(c.title)}**" + (f" — {html.escape(meta)}" if meta else ""))
+        lines.append(f"> {html.escape(c.quote)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def build(assistant: Assistant):
+    import gradio as gr
+
+    lock = threading.Lock()  # one embedding session; questions take turns on 2 cores
+
+    def respond(message: str, history: list) -> Iterator[str]:
+        if not message or not message.strip():
+            yield "Please type a question about the articles."
+            return
+        yield "_Searching the articles…_"
+        with lock:
+            answer = assistant.ask(message)
+        if answer.refused:
+            yield f"**{answer.answer}**"
+            return
+        # Stream the answer sentence by sentence, then the sources under it.
+        parts = re.split(r"(?<=\])\s", answer.answer)
+        for i in range(1, len(parts)):
+            yield " ".join(parts[:i])
+        yield answer.answer + "\n" + render_sources(answer)
+
+    return gr.ChatInterface(
+        respond,
+        title="News assistant",
+        description="Answers come only from the indexed articles; every claim quotes its source.",
+        examples=["What did Campbell warn?", "What did Lammy urge Wang Yi to do?"],
+        api_name="chat",
+        analytics_enabled=False,
+    )
+
+
+def serve(assistant: Assistant) -> None:
+    """Build the index from the bundled articles if there is none, then serve the chat."""
+    settings = assistant.settings
+    if not assistant.has_index():
+        print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
+        report = assistant.ingest([settings.articles_dir])
+        print(report.summary())
+        for error in report.errors:
+            print(f"error: {error}")
+    print(f"Chat UI at http://{settings.ui_host}:{settings.ui_port}", flush=True)
+    build(assistant).launch(server_name=settings.ui_host, server_port=settings.ui_port,
+                            quiet=True)
