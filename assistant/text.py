@@ -34,7 +34,7 @@ _SPEECH_CUE = re.compile(
     r"according to)\b|[“\"]",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
     r"hundreds?|thousands?|millions?|billions?|several|half)\b",
@@ -54,6 +54,7 @@ _WARNING_CUE = re.compile(
     r"won't|must not|cannot|warn\w*|serious|dire|crisis|alter)\b",
     re.IGNORECASE,
 )
+_MULTIWORD_NAME = re.compile(r"\b[A-Z][a-z’'.]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z’']+)+")
 _PRONOUN_START = re.compile(r"^[“\"‘']?(?:He|She|They|It|His|Her|Their)\b")
 
 
@@ -153,9 +154,9 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
     if question.wants == "time":
         return bool(_TIME.search(sentence))
     if question.wants == "person":
-        # a capitalised word that the question did not already name, beyond the first word
-        names = {stem(t) for t in tokens(sentence)[1:] if t[0].isupper()}
-        return bool(names - question.names)
+        # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name
+        return any({stem(t) for t in tokens(m.group())} - question.names
+                   for m in _MULTIWORD_NAME.finditer(sentence))
     return True
 
 

@@ -1,0 +1,49 @@
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+# Offline switches, before anything imports gradio or chromadb.
+os.environ.update({
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+})
+
+from assistant import Assistant, Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = ROOT / "articles"
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    """An index of the bundled seed articles, built once for the session (read-only in tests)."""
+    index = tmp_path_factory.mktemp("seed-index")
+    report = Assistant(Settings(index_dir=index)).ingest([SEED_DIR])
+    assert report.ok and len(report.added) == 2
+    return index
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(seed_index) -> Assistant:
+    return Assistant(Settings(index_dir=seed_index))
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the seed articles."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEED_DIR, folder)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

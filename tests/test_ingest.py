@@ -1,0 +1,123 @@
+"""Ingest: incremental and idempotent, one bad file spoils nothing, a crash leaves a usable index."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+
+from assistant import Assistant, Settings
+
+ASSISTANT = [sys.executable, "-m", "assistant"]
+
+
+def _assistant(index: Path) -> Assistant:
+    return Assistant(Settings(index_dir=index))
+
+
+def _stored_passages(index: Path) -> dict[str, str]:
+    client = chromadb.PersistentClient(path=str(index / "chroma"))
+    data = client.get_collection("passages").get()
+    return dict(zip(data["ids"], data["documents"], strict=True))
+
+
+def test_reingest_skips_unchanged_articles(corpus, tmp_path):
+    index = tmp_path / "index"
+    first = _assistant(index).ingest([corpus])
+    assert len(first.added) == 2 and first.passages > 0
+    again = _assistant(index).ingest([corpus])
+    assert again.added == [] and len(again.unchanged) == 2 and again.passages == 0
+    assert "2 unchanged (skipped)" in again.summary()
+
+
+def test_changed_article_replaces_its_old_passages(corpus, tmp_path):
+    index = tmp_path / "index"
+    assistant = _assistant(index)
+    assistant.ingest([corpus])
+    before = _stored_passages(index)
+    scmp = corpus / "003_ee12390e8f92d40b.txt"
+    scmp.write_text(scmp.read_text().replace("Stephen Orlins", "Jane Marsh"))
+    report = assistant.ingest([corpus])
+    assert len(report.updated) == 1 and len(report.unchanged) == 1
+    after = _stored_passages(index)
+    assert not any("Stephen Orlins" in text for text in after.values())
+    assert any("Jane Marsh" in text for text in after.values())
+    assert len(after) == len(before)
+    answer = assistant.ask("Who was Campbell speaking with?")
+    assert "Jane Marsh" in answer.citations[0].quote
+
+
+def test_prune_removes_articles_whose_files_are_gone(corpus, tmp_path):
+    index = tmp_path / "index"
+    assistant = _assistant(index)
+    assistant.ingest([corpus])
+    (corpus / "000_19993ad7f36235d9.txt").unlink()
+    kept = assistant.ingest([corpus])
+    assert kept.removed == []
+    assert assistant.ask("What did Lammy urge Wang Yi to do?").refused is False
+    pruned = assistant.ingest([corpus], prune=True)
+    assert len(pruned.removed) == 1
+    assert assistant.ask("What did Lammy urge Wang Yi to do?").refused is True
+    assert not any("Lammy" in text for text in _stored_passages(index).values())
+
+
+def test_folder_with_bad_files_ingests_the_good_ones_and_fails_the_exit_code(corpus, tmp_path):
+    (corpus / "empty.txt").write_text("")
+    (corpus / "image.txt").write_bytes(b"\x00\x01\x02\x03binary")
+    (corpus / "broken.jsonl").write_text('{"title": "ok", "body": "A fine story."}\n{oops\n')
+    index = tmp_path / "index"
+    run = subprocess.run([*ASSISTANT, "ingest", str(corpus), "--index", str(index)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert any("empty.txt: empty file" in e for e in errors)
+    assert any("image.txt: binary file" in e for e in errors)
+    assert any("broken.jsonl:2: malformed JSON" in e for e in errors)
+    assert "3 added" in run.stdout and "3 failed" in run.stdout
+    answer = _assistant(index).ask("What did Campbell warn?")
+    assert not answer.refused
+
+
+def _many_articles(folder: Path, seeds: Path, count: int) -> None:
+    folder.mkdir()
+    texts = [p.read_text() for p in sorted(seeds.glob("*.txt"))]
+    for i in range(count):
+        body = texts[i % 2].replace("\n\n", f"\n\nDispatch {i} adds this line.\n\n", 1)
+        (folder / f"copy_{i:03d}.txt").write_text(body)
+
+
+def test_killed_ingest_leaves_previous_index_usable_and_rerun_converges(corpus, tmp_path):
+    index = tmp_path / "index"
+    _assistant(index).ingest([corpus])
+    more = tmp_path / "more"
+    _many_articles(more, corpus, 40)
+
+    proc = subprocess.Popen([*ASSISTANT, "ingest", str(corpus), str(more), "--index", str(index)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = index / "manifest.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(json.loads(manifest.read_text())["articles"]) >= 6:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    committed = len(json.loads(manifest.read_text())["articles"])
+    assert 6 <= committed < 42
+
+    usable = _assistant(index).ask("What did Campbell warn?")
+    assert not usable.refused and usable.citations
+
+    report = _assistant(index).ingest([corpus, more])
+    assert report.ok and len(report.unchanged) >= committed
+    clean = tmp_path / "clean"
+    _assistant(clean).ingest([corpus, more])
+    assert _stored_passages(index) == _stored_passages(clean)
+    assert json.loads(manifest.read_text())["articles"] == json.loads(
+        (clean / "manifest.json").read_text())["articles"]
