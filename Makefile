@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install -q uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --python $(BIN)/python -e '.[test,eval]'
 	touch $@
 
 ingest: setup
