@@ -114,9 +114,9 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUFFIXES:
-                    if not any(part.startswith(".") for part in child.relative_to(path).parts):
-                        yield child
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.is_file() and child.suffix.lower() in SUFFIXES and not hidden:
+                    yield child
         elif path.is_file():
             if path.suffix.lower() in SUFFIXES:
                 yield path
@@ -196,10 +196,11 @@ def _from_plain(path: Path, raw: str, markdown: bool = False) -> Article:
             author = author or match.group("name")
             del paragraphs[i]
             break
-    if paragraphs and published is None and len(paragraphs[0]) <= 40:
-        if (match := _DATE_LINE.match(paragraphs[0])) and (when := _parse_date(match["date"])):
-            published = when
-            paragraphs = paragraphs[1:]
+    if (paragraphs and published is None and len(paragraphs[0]) <= 40
+            and (match := _DATE_LINE.match(paragraphs[0]))
+            and (when := _parse_date(match["date"]))):
+        published = when
+        paragraphs = paragraphs[1:]
     paragraphs = _drop_pull_quotes(paragraphs)
     text = "\n\n".join(p for p in paragraphs if p)
     if not text.strip():

@@ -100,6 +100,64 @@ def ask_command(
         out.print(f"    │ {c.quote}", style="dim", highlight=False, soft_wrap=True)
 
 
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[Path | None, typer.Argument(help="Dataset JSONL (see evals/README.md).")] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Answer backend: none (extractive).")] = None,
+    baseline: Annotated[bool, typer.Option(
+        help="Also run the plain LlamaIndex pipeline and BM25 alone on the same corpus.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    cache: Annotated[Path, typer.Option(help="Where corpora and their indexes are cached.")] = Path(
+        "evals/.cache"),
+    compare: Annotated[tuple[Path, Path] | None, typer.Option(
+        help="Compare two reports (report.json or their folders): A B.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Run a dataset through the assistant (and the baselines); write report.json/.md/.png."""
+    from rich.table import Table
+
+    from . import evaluation
+
+    try:
+        if compare:
+            rows = evaluation.compare(evaluation.load_report(compare[0]),
+                                      evaluation.load_report(compare[1]))
+            if as_json:
+                print(json.dumps([dict(zip(("system", "metric", "a", "b", "delta"), r,
+                                           strict=True)) for r in rows], indent=2))
+                return
+            table = Table("system", "metric", "A", "B", "B − A")
+            for system, metric, a, b, delta in rows:
+                style = "green" if (delta or 0) > 0 else "red" if (delta or 0) < 0 else ""
+                table.add_row(system, metric, evaluation._fmt(a), evaluation._fmt(b),
+                              f"[{style}]{evaluation._fmt(delta)}[/{style}]" if style else
+                              evaluation._fmt(delta))
+            out.print(table)
+            return
+        if dataset is None:
+            raise AssistantError("Give a dataset (e.g. evals/seed_articles.jsonl) or --compare A B.")
+        settings = _settings(llm=llm)
+        target = out_dir or Path("evals/runs") / f"{dataset.stem}-{settings.llm}"
+        with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
+                      transient=True) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(done: int, total: int, current: str) -> None:
+                bar.update(task, completed=done, total=total, description=current)
+
+            report = evaluation.evaluate(dataset, settings, cache, baseline=baseline,
+                                         progress=progress)
+        evaluation.write(report, target)
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
+    else:
+        out.print(evaluation.markdown(report), highlight=False, soft_wrap=True)
+        out.print(f"Report written to {target}/ (report.json, report.md, report.png)")
+
+
 @app.command("ui")
 def ui_command(
     index: IndexOption = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 from .answering import REFUSAL, Answer, compose, extract, passage_view
 from .embedding import MiniLM
 from .ingest import IngestReport, Progress, ingest
-from .retrieval import Retriever
+from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import Store
 from .text import analyse
@@ -47,6 +47,10 @@ class Assistant:
         """Add new and changed articles from files and folders; with ``prune``, drop vanished ones."""
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
                       prune=prune, progress=progress)
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+        """The ``k`` passages that best match the question, best first."""
+        return self.retriever.search(analyse(question.strip()), k or self.settings.top_k)
 
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Answer from the articles only, with verified citations; refuse when they don't say."""

@@ -100,6 +100,7 @@ class Store:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
+        self.__dict__.pop("client", None)
         self.__dict__.pop("_collection", None)
         self.__dict__.pop("vector_store", None)
         self._articles.clear()
@@ -107,15 +108,18 @@ class Store:
     # ------------------------------------------------------------------ Chroma
 
     @cached_property
-    def _collection(self):
+    def client(self):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        client = chromadb.PersistentClient(
+        return chromadb.PersistentClient(
             path=str(self.index_dir / "chroma"),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
         )
-        return client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+
+    @cached_property
+    def _collection(self):
+        return self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
 
     @cached_property
     def vector_store(self):

@@ -101,9 +101,10 @@ def analyse(question: str) -> Question:
     names = set()
     for i, word in enumerate(words):
         # A capitalised word is a name unless it only opens the question.
-        if word[0].isupper() and lowered[i] not in STOPWORDS and lowered[i] not in QUESTION_WORDS:
-            if i > 0 or len(word) > 1 and not _is_common_opening(lowered[i]):
-                names.add(stem(word))
+        if (word[0].isupper() and lowered[i] not in STOPWORDS
+                and lowered[i] not in QUESTION_WORDS
+                and (i > 0 or len(word) > 1 and not _is_common_opening(lowered[i]))):
+            names.add(stem(word))
     speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
     key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
     key -= {stem(w) for w in SPEECH_STEMS}
@@ -147,8 +148,9 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         if not question.counted:
             return bool(_NUMBER.search(sentence))
         words = [stem(t) for t in tokens(sentence)]
-        for i, word in enumerate(words):
-            if _NUMBER.fullmatch(tokens(sentence)[i]) and question.counted in words[i + 1:i + 4]:
+        raw = tokens(sentence)
+        for i in range(len(words)):
+            if _NUMBER.fullmatch(raw[i]) and question.counted in words[i + 1:i + 4]:
                 return True
         return False
     if question.wants == "time":
