@@ -28,6 +28,7 @@ run: ingest
 	$(BIN)/assistant ui
 
 test: setup
+	$(BIN)/ruff check assistant tests
 	$(BIN)/python -m pytest
 
 lint: setup
