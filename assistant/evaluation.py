@@ -304,7 +304,7 @@ def token_f1(prediction: str, gold: str) -> float:
 
 @dataclass
 class GoldSpan:
-    article: str
+    article: str  # the article id (identical stories in two files are one article)
     start: int
     end: int
 
@@ -327,7 +327,7 @@ def locate_evidence(item: Item, articles_by_name: dict[str, Article]) -> list[Go
             start, end = match.start(), match.end()
         else:
             end = start + len(evidence.quote)
-        spans.append(GoldSpan(evidence.article, start, end))
+        spans.append(GoldSpan(article.id, start, end))
     return spans
 
 
@@ -343,12 +343,12 @@ def score(item: Item, run: Run, gold: list[GoldSpan]) -> dict:
     row: dict = {"id": item.id, "tags": item.tags, "answerable": item.answerable,
                  "refused": run.refused, "answer": run.answer, "timings": run.timings}
     row["refusal_correct"] = run.refused == (not item.answerable)
-    gold_articles = {g.article for g in gold}
+    gold_articles = {g.article for g in gold}  # article ids
     if item.answerable:
-        article_rank = next((i for i, r in enumerate(run.ranked, 1) if r.article in gold_articles),
+        article_rank = next((i for i, r in enumerate(run.ranked, 1) if r.article_id in gold_articles),
                             None)
         passage_rank = next((i for i, r in enumerate(run.ranked, 1)
-                             if any(_overlaps(r.article, r.start, r.end, g) for g in gold)), None)
+                             if any(_overlaps(r.article_id, r.start, r.end, g) for g in gold)), None)
         for k in K_VALUES:
             row[f"article_hit@{k}"] = article_rank is not None and article_rank <= k
             row[f"passage_hit@{k}"] = passage_rank is not None and passage_rank <= k
@@ -362,9 +362,9 @@ def score(item: Item, run: Run, gold: list[GoldSpan]) -> dict:
     precise = 0
     for citation in run.citations:
         good = item.answerable and (
-            any(_overlaps(citation["article"], citation["start"], citation["end"], g, share=0)
+            any(_overlaps(citation["article_id"], citation["start"], citation["end"], g, share=0)
                 for g in gold)
-            or (citation["article"] in gold_articles
+            or (citation["article_id"] in gold_articles
                 and any(normalise(a) in normalise(citation["quote"]) for a in item.answers))
         )
         precise += bool(good)
@@ -457,7 +457,9 @@ def evaluate(dataset: Path, settings: Settings, cache: Path, baseline: bool = Fa
         raise EvalError(f"corpus {corpus!r} produced no articles: {report_.summary()}")
     manifest = assistant.store.load_manifest()
     articles = [assistant.store.article(i) for i in sorted(manifest.article_ids)]
-    by_name = {_name(a.path): a for a in articles}
+    # identical stories in two files are one article: both file names lead to it
+    by_name = {_name(entry["path"]): assistant.store.article(entry["id"])
+               for entry in manifest.articles.values()}
     gold = {item.id: locate_evidence(item, by_name) for item in items}
 
     systems: list = [Ours(assistant)]
