@@ -16,8 +16,10 @@ from .text import (
     has_speech,
     is_warning,
     satisfies,
+    speaker_terms,
     starts_with_pronoun,
     terms,
+    topic,
 )
 
 # The one refusal sentinel: code, prompts and tests all use this constant.
@@ -26,6 +28,7 @@ REFUSAL = "The articles don't contain the answer to this question."
 MIN_SENTENCE_SIMILARITY = 0.15  # below this a sentence is about something else entirely
 WARNING_BONUS = 0.15  # "what did X warn?" prefers conditions, threats and consequences
 KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best one
+SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
 
 
 class Citation(BaseModel):
@@ -151,6 +154,10 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
     similarities = vectors @ embedder.embed_one(question.text)
 
     article_terms = {h.article.id: terms(f"{h.article.title}\n{h.article.text}") for h in hits}
+    speakers = {(h.article.id, s.start): (speaker_terms(s.speakers), s.speech)
+                for h in hits for s in h.article.sentences}
+    article_speakers = {h.article.id: speaker_terms(n for s in h.article.sentences for n in s.speakers)
+                        for h in hits}
     candidates = []
     for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
         context_terms = terms(context)
@@ -162,18 +169,24 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
         if not satisfies(question, text, context_terms):
             continue
         if not question.key_terms & context_terms or (
-            question.wants and coverage(question, context_terms) < min_coverage
+            question.wants and not _covers(question.key_terms, context_terms, min_coverage)
         ):
             continue  # the sentence itself must be about what is asked
-        if question.asks_speech and not (
-            has_speech(text) and (not question.names or question.names & context_terms)
-        ):
-            continue  # "what did X say" wants a statement, by X when X is named
+        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
+        if question.asks_speech and not _speech_fits(question, speech, context_terms,
+                                                     passage_terms, spoken,
+                                                     article_speakers[hit.article.id]):
+            continue
+        about = _topic_coverage(question, context_terms)
+        if question.asks_speech and not _covers(topic(question), context_terms, min_coverage):
+            continue  # "what did X say about Y": the statement must be about Y
         if similarity < MIN_SENTENCE_SIMILARITY:
             continue
         score = (float(similarity) + 0.3 * coverage(question, context_terms)
                  + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
-                 + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0))
+                 + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
+                 + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
+                 + (0.3 * about if question.asks_speech else 0.0))
         candidates.append(_Candidate(hit, span, text, score))
     candidates.sort(key=lambda c: c.score, reverse=True)
     if not candidates:
@@ -187,6 +200,36 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
             continue
         chosen.append(candidate)
     return chosen
+
+
+def _speech_fits(question: Question, speech: bool, context_terms: set[str],
+                 passage_terms: set[str], spoken: set[str], article_speakers: set[str]) -> bool:
+    """"What did X say" wants a statement by X: never one by someone else, never a byline.
+
+    A statement whose speaker is unknown ("He argued", "the statement said") may still be X's
+    when X speaks elsewhere in the article and is named in its passage.
+    """
+    if not speech:
+        return False
+    if question.speaker:
+        if spoken:
+            return bool(question.speaker & spoken)
+        return question.speaker <= passage_terms and bool(question.speaker & article_speakers)
+    return not question.names or bool(question.names & context_terms)
+
+
+def _covers(needed: frozenset[str], context_terms: set[str], min_coverage: float) -> bool:
+    """Whether a sentence covers enough of ``needed``: half of a short question's terms, or
+    three in ten of a long one's (a long question also describes the article around it)."""
+    if not needed:
+        return True
+    share = len(needed & context_terms) / len(needed)
+    return share >= (min_coverage if len(needed) <= 4 else min(min_coverage, 0.3))
+
+
+def _topic_coverage(question: Question, context_terms: set[str]) -> float:
+    about = topic(question)
+    return len(about & context_terms) / len(about) if about else 1.0
 
 
 def _near_duplicate(a: str, b: str) -> bool:

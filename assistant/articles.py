@@ -78,6 +78,17 @@ FIELD_ALIASES = {
 }
 
 
+class Sentence(BaseModel):
+    """A sentence of an article's stored text, and who speaks in it (see ``speech.analyse``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+    speakers: tuple[str, ...] = ()  # full names where the article gives them
+    speech: bool = False  # reported or quoted speech, whoever the speaker
+
+
 class Article(BaseModel):
     """One news article as stored: `text` is the cleaned text every citation offset points into."""
 
@@ -92,6 +103,7 @@ class Article(BaseModel):
     author: str | None = None
     published: date | None = None
     url: str | None = None
+    sentences: tuple[Sentence, ...] = ()  # filled at ingest
 
 
 def article_id(title: str, text: str) -> str:

@@ -37,7 +37,8 @@ class Assistant:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, self.settings.candidates)
+        return Retriever(self.store, self.embedder, self.settings.candidates,
+                         self.settings.passage_tokens)
 
     def has_index(self) -> bool:
         return bool(self.store.load_manifest().articles)

@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .answering import verify_citation
 from .articles import Article
+from .chat import Turn as ChatTurn
+from .chat import condense_fallback
 from .core import Assistant
 from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings
@@ -146,6 +148,7 @@ class Run:
     refused: bool
     citations: list[dict]  # {"article", "article_id", "start", "end", "quote", "verified"}
     timings: dict[str, float]
+    asked: str | None = None  # the standalone question a follow-up was rewritten into
 
 
 def _name(path: str) -> str:
@@ -159,10 +162,13 @@ class Ours:
         self.assistant = assistant
 
     def run(self, item: Item) -> Run:
+        # a follow-up is made standalone first, as the chat does
+        question = condense_fallback(item.question, [ChatTurn(t.question, t.answer)
+                                                     for t in item.history])
         started = time.perf_counter()
-        hits = self.assistant.retrieve(item.question, max(K_VALUES))
+        hits = self.assistant.retrieve(question, max(K_VALUES))
         rank_ms = (time.perf_counter() - started) * 1000
-        answer = self.assistant.ask(item.question)
+        answer = self.assistant.ask(question)
         store = self.assistant.store
         citations = [
             {"article": _name(c.path), "article_id": c.article_id, "start": c.start, "end": c.end,
@@ -172,7 +178,7 @@ class Ours:
         ranked = [Ranked(_name(h.article.path), h.article.id, h.passage.start, h.passage.end,
                          h.passage.text) for h in hits]
         return Run(ranked, answer.answer, answer.refused, citations,
-                   {**answer.timings, "rank10_ms": round(rank_ms, 1)})
+                   {**answer.timings, "rank10_ms": round(rank_ms, 1)}, question)
 
 
 def _top_answer(ranked: list[Ranked], article_text: Callable[[str], str]) -> tuple[str, list]:
@@ -342,6 +348,8 @@ def score(item: Item, run: Run, gold: list[GoldSpan]) -> dict:
     """Per-question metrics; ``None`` where a metric does not apply to this question."""
     row: dict = {"id": item.id, "tags": item.tags, "answerable": item.answerable,
                  "refused": run.refused, "answer": run.answer, "timings": run.timings}
+    if run.asked and run.asked != item.question:
+        row["condensed_question"] = run.asked
     row["refusal_correct"] = run.refused == (not item.answerable)
     gold_articles = {g.article for g in gold}  # article ids
     if item.answerable:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import speech
 from .articles import Article, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
@@ -42,7 +43,8 @@ class IngestReport:
 
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
-    return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1}
+    return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1,
+            "speech": 1}
 
 
 def ingest(
@@ -87,6 +89,9 @@ def ingest(
     # Replaced, pruned and crash-orphaned passages go only now that the manifest no longer
     # points at them.
     store.remove_orphans(manifest)
+    if manifest.articles:
+        # BM25 over the committed passages, saved beside Chroma
+        store.lexical(manifest, lambda a: split_passages(a, embedder.count_tokens, passage_tokens))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -98,6 +103,7 @@ def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder
         report.unchanged.append(article.title)
         return
     if article.id not in manifest.article_ids:  # the same text may already be in under a key
+        article = article.model_copy(update={"sentences": tuple(speech.analyse(article.text))})
         passages = split_passages(article, embedder.count_tokens, passage_tokens)
         # The title gives each passage its context ("Campbell" may only be in the headline).
         vectors = embedder.embed([f"{article.title}\n{p.text}" for p in passages])

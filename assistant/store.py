@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 from .articles import Article
 from .chunking import Passage
 from .errors import NoIndexError
+from .lexical import LexicalIndex
+from .lexical import stamp as lexical_stamp
 
 COLLECTION = "passages"
 MANIFEST = "manifest.json"
@@ -62,6 +65,7 @@ class Store:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
         self._articles: dict[str, Article] = {}
+        self._lexical: tuple[str, LexicalIndex] | None = None
 
     # ------------------------------------------------------------------ state on disk
 
@@ -94,7 +98,7 @@ class Store:
 
     def reset(self) -> None:
         """Remove the whole index (used when it was built with other settings)."""
-        for name in ("chroma", "articles", MANIFEST):
+        for name in ("chroma", "articles", "lexical", MANIFEST):
             target = self.index_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -104,6 +108,7 @@ class Store:
         self.__dict__.pop("_collection", None)
         self.__dict__.pop("vector_store", None)
         self._articles.clear()
+        self._lexical = None
 
     # ------------------------------------------------------------------ Chroma
 
@@ -174,6 +179,42 @@ class Store:
                 if path.stem not in owned:
                     path.unlink()
         return len(orphans)
+
+    def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
+        """Stored passages (all, or those ``ids``) with their metadata and, for ``ids``, vectors."""
+        include = ["documents", "metadatas"] + (["embeddings"] if ids is not None else [])
+        got = self._collection.get(ids=ids, include=include)
+        vectors = got.get("embeddings") if ids is not None else None
+        out = []
+        for i, (_pid, text, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"],
+                                                  strict=True)):
+            passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
+                              int(meta["end"]), text)
+            out.append((passage, meta, np.asarray(vectors[i]) if vectors is not None else None))
+        return out
+
+    def lexical(self, manifest: Manifest, split: Callable[[Article], list[Passage]]
+                ) -> LexicalIndex:
+        """The BM25 index of the committed passages: in memory, on disk, or rebuilt.
+
+        A rebuild reads the committed articles (written atomically) and splits them again with
+        ``split``, the chunker that made the stored passages: the same ids, and nothing from a
+        half-written Chroma state.
+        """
+        key = lexical_stamp(manifest.article_ids, manifest.signature)
+        if self._lexical and self._lexical[0] == key:
+            return self._lexical[1]
+        folder = self.index_dir / "lexical" / key
+        index = LexicalIndex.load(folder)
+        if index is None:
+            entries = []
+            for article_id in sorted(manifest.article_ids):
+                article = self.article(article_id)
+                entries += [(p.id, f"{article.title}\n{p.text}") for p in split(article)]
+            index = LexicalIndex.build(entries)
+            index.save(folder)
+        self._lexical = (key, index)
+        return index
 
     def count_passages(self) -> int:
         return self._collection.count()

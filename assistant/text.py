@@ -25,7 +25,7 @@ say said says tell told warn warned warning warns add added adds argue argued ur
 claimed insist insisted note noted state stated suggest suggested cite cited call called announc
 announce announced accus accuse accused describ describe described comment commented reply replied
 respond responded stress stressed label labelled labeled predict predicted promis promise promised
-threaten threatened deny denied admit admitted explain explained
+threaten threatened deny denied admit admitted explain explained ask asked
 """.split())
 _SPEECH_CUE = re.compile(
     r"\b(?:said|says|say|told|tells|warned|warns|added|adds|argued|urged|claimed|insisted|noted|"
@@ -46,6 +46,11 @@ _TIME = re.compile(
     r"december|(?:last|next|this|previous|coming) (?:week|month|year|weekend)|"
     r"(?:18|19|20)\d\d|\d+ (?:days?|weeks?|months?|years?|hours?) (?:ago|earlier|later)|"
     r"(?:morning|afternoon|evening|night)|since|until|ago|earlier|later|decades?|centur(?:y|ies))\b",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many|\d[\d,.]*)\s+"
+    r"(?:more\s+)?(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?)\b",
     re.IGNORECASE,
 )
 # What makes a statement a warning: a condition, a threat, a consequence.
@@ -82,6 +87,11 @@ def terms(text: str) -> set[str]:
     return {stem(t) for t in tokens(text) if t.lower() not in STOPWORDS}
 
 
+def index_terms(text: str) -> list[str]:
+    """Stemmed content words of ``text`` in order, repeats kept (what BM25 counts)."""
+    return [stem(t) for t in tokens(text) if t.lower() not in STOPWORDS]
+
+
 @dataclass(frozen=True)
 class Question:
     """What a question asks for, as far as simple rules can tell."""
@@ -93,6 +103,7 @@ class Question:
     asks_warning: bool  # "what did X warn (about)?"
     wants: str | None  # "number", "time", "person" or None
     counted: str | None  # for "how many X": the stem of X
+    speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
 
 
 def analyse(question: str) -> Question:
@@ -106,22 +117,60 @@ def analyse(question: str) -> Question:
                 and (i > 0 or len(word) > 1 and not _is_common_opening(lowered[i]))):
             names.add(stem(word))
     speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
+    speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
     key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
     key -= {stem(w) for w in SPEECH_STEMS}
     wants = None
     counted = None
     q = question.lower()
-    if m := re.search(r"\bhow (?:many|much)\s+(?:of\s+the\s+)?([a-z'-]+)", q):
+    if m := re.search(r"\bhow many\s+(?:of\s+the\s+)?((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
+                      r"(?:were|was|are|is|did|do|does|have|has|had|will|would|can|could|died|"
+                      r"remain\w*)\b", q):
+        # "how many Woomera detention centre officers were ...": any of those words is counted
+        wants, counted = "number", " ".join(stem(w) for w in m.group(1).split())
+    elif m := re.search(r"\bhow many\s+([a-z'-]+)", q):
         wants, counted = "number", stem(m.group(1))
-    elif re.search(r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:number|percentage|share)\b", q):
+    elif re.match(r"\s*(?:who|whom)\b", q) or re.search(r"\bwhat (?:is|are|was|were) the names?\b|"
+                                                      r"\bwhat (?:\w+ )?(?:is|was) \w+ called\b", q):
+        wants = "person"  # the opening word decides: "Who was he with when ...?" wants a name
+    elif re.search(r"\bhow long\b(?! ago)", q):
+        wants = "duration"
+    elif re.search(r"\bhow (?:much|old|far)\b|\bwhat (?:number|percentage|share)\b", q):
         wants = "number"
     elif re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bhow long ago\b", q):
         wants = "time"
-    elif re.match(r"\s*(?:who|whom)\b", q):
-        wants = "person"
     warning = any(w.startswith("warn") for w in lowered)
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
-                    counted)
+                    counted, _asked_speaker(question) if speech else frozenset())
+
+
+_ASKED_SPEAKER = re.compile(
+    r"\b(?:did|does|do|has|have|had|will|would|is|was)\s+(?P<who>.+?)\s+(?:\w+ly\s+|first\s+|also\s+|actually\s+)?"
+    r"(?:say|said|tell|told|warn|add|argue|urge|claim|insist|note|state|suggest|cite|call|announce|"
+    r"accuse|describe|comment|reply|respond|stress|label|predict|promise|threaten|deny|admit|"
+    r"explain|think|believe|want|ask|saying|telling|warning)\b"
+    r"|\baccording to\s+(?P<who2>[^,?]+)")
+
+
+def _asked_speaker(question: str) -> frozenset[str]:
+    """The names in "What did <speaker> say ...?" / "... according to <speaker>?"."""
+    match = _ASKED_SPEAKER.search(question)
+    if not match:
+        return frozenset()
+    phrase = match.group("who") or match.group("who2")
+    return frozenset(stem(t) for t in tokens(phrase)
+                     if t[0].isupper() and t.lower() not in STOPWORDS | _TITLES)
+
+
+_TITLES = frozenset("""
+president prime minister deputy secretary state foreign senator governor general chief premier
+chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson
+""".split())
+
+
+def speaker_terms(speakers) -> set[str]:
+    """Stemmed name words of recorded speakers ("Kurt Campbell" → {"kurt", "campbell"})."""
+    return {stem(t) for name in speakers for t in tokens(name)}
 
 
 def _is_common_opening(word: str) -> bool:
@@ -149,17 +198,23 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
             return bool(_NUMBER.search(sentence))
         words = [stem(t) for t in tokens(sentence)]
         raw = tokens(sentence)
-        for i in range(len(words)):
-            if _NUMBER.fullmatch(raw[i]) and question.counted in words[i + 1:i + 4]:
-                return True
-        return False
+        counted = set(question.counted.split())
+        return any(_NUMBER.fullmatch(raw[i]) and counted & set(words[i + 1:i + 5])
+                   for i in range(len(words)))
     if question.wants == "time":
         return bool(_TIME.search(sentence))
+    if question.wants == "duration":
+        return bool(_DURATION.search(sentence) or _TIME.search(sentence))
     if question.wants == "person":
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name
         return any({stem(t) for t in tokens(m.group())} - question.names
                    for m in _MULTIWORD_NAME.finditer(sentence))
     return True
+
+
+def topic(question: Question) -> frozenset[str]:
+    """What a "what did X say about Y" question is about: its key terms without the speaker."""
+    return question.key_terms - question.speaker
 
 
 def coverage(question: Question, context_terms: set[str]) -> float:

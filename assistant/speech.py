@@ -1,0 +1,171 @@
+"""Who said what: the speakers of each sentence of an article, found at ingest.
+
+News attributes speech in a few fixed shapes, and simple rules cover most of them:
+"X said", "X, who ..., said", "“...,” said X", "according to X", "he added" (the last speaker),
+and a paragraph that is all quotation continuing the speaker before it. "X told Y" makes X the
+speaker, never Y; a byline is not in the text at all. A speaker named by a role only ("the
+statement said") is recorded as unknown, which is not the same as another person.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .articles import Sentence
+from .chunking import sentence_spans
+
+_VERB = (
+    r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
+    r"argue|argues|argued|urge|urges|urged|claim|claims|claimed|insist|insists|insisted|"
+    r"note|notes|noted|state|states|stated|suggest|suggests|suggested|cite|cites|cited|"
+    r"label|labels|labelled|labeled|announce|announces|announced|accuse|accuses|accused|"
+    r"describe|describes|described|comment|comments|commented|reply|replies|replied|"
+    r"respond|responds|responded|stress|stresses|stressed|predict|predicts|predicted|"
+    r"promise|promises|promised|threaten|threatens|threatened|deny|denies|denied|"
+    r"admit|admits|admitted|explain|explains|explained|report|reports|reported|"
+    r"write|writes|wrote|ask|asks|asked|confirm|confirms|confirmed|declare|declares|declared|"
+    r"reveal|reveals|revealed|vow|vows|vowed|pledge|pledges|pledged|believe|believes|believed|"
+    r"acknowledge|acknowledges|acknowledged|concede|concedes|conceded|estimate|estimates|"
+    r"estimated|maintain|maintains|maintained|call|calls|called|rejected|rejects|"
+    r"accusing|urging|claiming|arguing|insisting|describing|calling|adding|noting|stating|"
+    r"suggesting|announcing|denying|explaining|threatening|promising|predicting|condemn|condemns|"
+    r"condemned|condemning)"
+)
+_ADVERB = r"(?:\s+(?:also|first|later|then|again|earlier|previously|repeatedly|once|had|has|have|"
+_ADVERB += r"would|will|\w+ly))*"
+_SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
+_CAP = r"[A-Z][\w’'.-]*"
+_RUN = rf"(?:{_CAP}(?:\s+of)?\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
+_NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
+_NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
+_ACCORDING = re.compile(rf"\baccording to\s+((?:{_CAP}\s+)*{_CAP})")
+_PRONOUN_TAIL = re.compile(rf"\b(he|she|they)\b{_ADVERB}\s+$", re.IGNORECASE)
+# Capitalised words that open a sentence or a clause, or give a title, without naming anyone.
+_NOT_NAMES = frozenset("""
+a an the in on at as after before last still but and or so yet while when if this that these
+those it its his her their our we i you he she they however meanwhile also earlier later then
+asked speaking mr mrs ms dr prof president prime minister deputy secretary state foreign
+senator sen gov governor general gen chief premier chancellor spokesman spokeswoman
+spokesperson leader official officials minister's
+""".split())
+_TITLE_LIKE = frozenset("""
+president prime minister deputy secretary state foreign senator sen gov governor general gen
+chief premier chancellor mr mrs ms dr prof of
+""".split())
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|we|we're|we've|my|our|us|me)\b", re.IGNORECASE)
+_ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
+
+
+def _clean_name(raw: str) -> str | None:
+    words = raw.replace("’s", "").replace("'s", "").split()
+    while words and words[0].lower().strip(".") in _NOT_NAMES | _TITLE_LIKE:
+        words = words[1:]
+    if not words or all(w.lower() in _NOT_NAMES for w in words):
+        return None
+    return " ".join(w.strip(".,") for w in words)
+
+
+def _full_name(name: str, people: list[str]) -> str:
+    """"Campbell" → "Kurt Campbell" when the article named him in full earlier."""
+    last = name.split()[-1]
+    for person in people:
+        if person != name and person.split()[-1] == last and len(person.split()) > len(name.split()):
+            return person
+    return name
+
+
+def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bool]:
+    """(named speakers, whether the sentence reports or quotes speech)."""
+    speakers: list[str] = []
+    speech = False
+    for match in _SPEECH_VERB.finditer(sentence):
+        speech = True
+        before = sentence[:match.start()]
+        after = sentence[match.end():]
+        named = None
+        if tail := _NAME_TAIL.search(before):
+            prefix = before[:tail.start()].rstrip()
+            # "with Stephen Orlins said" is not Orlins speaking; "Campbell said" is.
+            if not re.search(r"\b(?:with|to|by|from|for|of|about|at|on|in)$", prefix) or \
+                    re.search(r"\b(?:spokes\w+|aides?) (?:for|to)$", prefix):
+                named = _clean_name(tail.group(1))
+        if named is None and _PRONOUN_TAIL.search(before):
+            named = last_speaker
+        if named is None and before.rstrip().endswith(","):
+            # "Campbell, who was speaking with ..., said": the clause's subject opens it.
+            opening = re.match(rf"\s*({_RUN})", sentence)
+            if opening:
+                named = _clean_name(opening.group(1))
+        if named is None and match.group().lower() in {"said", "says", "added", "warned", "told"} \
+                and re.search(r"[,.!?]?[”\"’]\s*$", before) and (after_name := _NAME_AFTER.match(after)):
+            named = _clean_name(after_name.group(1))  # “...,” said Mr Smith.
+        if named and named not in speakers:
+            speakers.append(named)
+    for match in _ACCORDING.finditer(sentence):
+        speech = True
+        named = _clean_name(match.group(1))
+        if named and named not in speakers:
+            speakers.append(named)
+    if "“" in sentence or '"' in sentence:
+        speech = True
+    return speakers, speech
+
+
+def analyse(text: str) -> list[Sentence]:
+    """Every sentence of ``text`` with its speakers (full names where the article gives them)."""
+    people: list[str] = []
+    for match in re.finditer(r"\b[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)+", text):
+        name = _clean_name(match.group())
+        if name and len(name.split()) >= 2 and name not in people:
+            people.append(name)
+    sentences: list[Sentence] = []
+    last_speaker: str | None = None
+    previous_speech = False
+    previous_paragraph_end = -1
+    for span in sentence_spans(text):
+        sentence = text[span.start:span.end]
+        speakers, speech = _speakers_of(sentence, last_speaker)
+        speakers = [_full_name(s, people) for s in speakers]
+        paragraph_start = text.rfind("\n", 0, span.start) + 1
+        whole_paragraph = paragraph_start == span.start and (
+            text.find("\n", span.end) == -1 or text[span.end:span.end + 1] == "\n"
+            or span.end == len(text))
+        if not speakers and whole_paragraph and _ALL_QUOTE.match(sentence.strip()) and last_speaker:
+            speakers = [last_speaker]  # a quote paragraph continues the speaker before it
+        elif not speakers and not speech and last_speaker and previous_speech \
+                and _FIRST_PERSON.search(sentence):
+            # transcripts drop the quote marks: "Mr Downer says ... . Well, we ..." is his
+            speakers, speech = [last_speaker], True
+        previous_speech = speech
+        if speakers:
+            last_speaker = speakers[0]
+        elif speech and paragraph_start != previous_paragraph_end:
+            last_speaker = None if _role_speaker(sentence) else last_speaker
+        previous_paragraph_end = paragraph_start
+        sentences.append(Sentence(start=span.start, end=span.end, speakers=tuple(speakers),
+                                  speech=speech))
+    return _quote_paragraphs(text, sentences)
+
+
+def _quote_paragraphs(text: str, sentences: list[Sentence]) -> list[Sentence]:
+    """A paragraph that opens a quotation has one speaker: “A. B,” he added — A is his too."""
+    out = list(sentences)
+    by_paragraph: dict[int, list[int]] = {}
+    for i, s in enumerate(sentences):
+        by_paragraph.setdefault(text.rfind("\n", 0, s.start) + 1, []).append(i)
+    for start, members in by_paragraph.items():
+        if text[start:start + 1] not in "“\"‘" or len(members) < 2:
+            continue
+        named = {sentences[i].speakers for i in members if sentences[i].speakers}
+        if len(named) == 1:
+            speakers = named.pop()
+            for i in members:
+                if not out[i].speakers:
+                    out[i] = out[i].model_copy(update={"speakers": speakers, "speech": True})
+    return out
+
+
+def _role_speaker(sentence: str) -> bool:
+    """A speech verb whose subject is a role, not a name ("The British foreign secretary told")."""
+    return bool(re.search(rf"\b(?:the|a|an)\s+(?:[a-z]+\s+){{0,3}}[a-z]+{_ADVERB}\s+{_VERB}\b",
+                          sentence))

@@ -1,0 +1,68 @@
+"""Who said what, found at ingest: speakers per sentence; and follow-ups made standalone."""
+
+from assistant.chat import Turn, condense_fallback
+from assistant.speech import analyse
+from assistant.text import analyse as analyse_question
+
+
+def _speakers(text: str) -> dict[str, tuple[str, ...]]:
+    return {text[s.start:s.end]: s.speakers for s in analyse(text)}
+
+
+def test_said_told_added_and_apposition():
+    text = ("Deputy Secretary of State Kurt Campbell first cited the “red line”.\n\n"
+            "Campbell, who was speaking during a discussion with Stephen Orlins, said Beijing "
+            "had decided to help.\n\n"
+            "He said that his team had “told China directly”.\n\n"
+            "“I think the lines are open,” he added.\n\n"
+            "The British foreign secretary told his Chinese counterpart Wang Yi that talks "
+            "matter.\n\n"
+            "“We will not sit by,” said Jane Smith.")
+    got = list(_speakers(text).values())
+    assert got[0] == ("Kurt Campbell",)
+    assert got[1] == ("Kurt Campbell",)  # not Orlins, whom he was speaking with
+    assert got[2] == ("Kurt Campbell",)  # "He said" follows the last speaker
+    assert got[3] == ("Kurt Campbell",)
+    assert got[4] == ()  # a role speaks, and Wang Yi only listens
+    assert got[5] == ("Jane Smith",)
+
+
+def test_a_quote_paragraph_keeps_its_speaker_and_bylines_are_not_speakers(seed_assistant):
+    manifest = seed_assistant.store.require()
+    scmp = next(seed_assistant.store.article(e["id"]) for e in manifest.articles.values()
+                if "003_" in e["path"])
+    spoken = {name for s in scmp.sentences for name in s.speakers}
+    assert "Kurt Campbell" in spoken and "Xi" in spoken
+    assert not any("Delaney" in name or "Orlins" in name for name in spoken)
+    text = scmp.text
+    quote = next(s for s in scmp.sentences if text[s.start:s.end].startswith("“What we’re still"))
+    assert quote.speakers == ("Kurt Campbell",)
+
+
+def test_question_names_the_speaker_it_asks_about():
+    assert analyse_question("What did Campbell warn?").speaker == {"campbell"}
+    assert analyse_question("What did Robert Delaney say about Taiwan?").speaker == {"robert",
+                                                                                     "delaney"}
+    assert analyse_question("How open are the lines, according to Campbell?").speaker == {
+        "campbell"}
+    assert analyse_question("Where is Taiwan?").speaker == frozenset()
+
+
+def test_speech_questions_quote_the_speaker_or_refuse(seed_assistant):
+    answer = seed_assistant.ask("What did Campbell say about the lines of communication?")
+    assert not answer.refused and "almost fully open" in answer.answer
+    # Lavrov is in the article but says nothing there; Delaney only wrote it
+    assert seed_assistant.ask("What did Lavrov say about Taiwan?").refused
+    assert seed_assistant.ask("What did Robert Delaney say about Taiwan?").refused
+
+
+def test_follow_ups_become_standalone():
+    history = [Turn("What did Campbell warn?", "That it will have an impact.")]
+    assert condense_fallback("Who was he speaking with?", history) == "Who was Campbell speaking with?"
+    history = [Turn("Who did Lammy meet in Beijing?", "His Chinese counterpart, Wang Yi.")]
+    assert condense_fallback("What did he urge him to do?", history) == \
+        "What did Lammy urge Wang Yi to do?"
+    history = [Turn("Which company reached a deal?", "Phillips Petroleum")]
+    assert condense_fallback("Where was its pipeline?", history) == \
+        "Where was Phillips Petroleum’s pipeline?"
+    assert condense_fallback("What did Campbell warn?", history) == "What did Campbell warn?"
