@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +15,7 @@ from .retrieval import Hit
 from .text import (
     Question,
     coverage,
+    explicit_time,
     has_speech,
     is_warning,
     satisfies,
@@ -29,6 +32,8 @@ MIN_SENTENCE_SIMILARITY = 0.15  # below this a sentence is about something else 
 WARNING_BONUS = 0.15  # "what did X warn?" prefers conditions, threats and consequences
 KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best one
 SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
+DIRECT_BONUS = 0.15  # ... and quoted words before a reporter's paraphrase
+DATE_BONUS = 0.1  # "when": a date before "last week"
 
 
 class Citation(BaseModel):
@@ -135,8 +140,15 @@ def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
 
 
 def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
-            max_quotes: int) -> list[_Candidate]:
-    """The sentences that answer the question, best first; empty when none does."""
+            max_quotes: int, trace: list[tuple[str, str]] | None = None) -> list[_Candidate]:
+    """The sentences that answer the question, best first; empty when none does.
+
+    ``trace``, when given, receives (sentence, why it was left out or its score) for debugging.
+    """
+    def skip(text: str, why: str) -> None:
+        if trace is not None:
+            trace.append((text, why))
+
     sentence_cache: dict[str, list[Span]] = {}
     rows: list[tuple[Hit, Span, str, str]] = []
     for hit in hits:
@@ -158,36 +170,48 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
                 for h in hits for s in h.article.sentences}
     article_speakers = {h.article.id: speaker_terms(n for s in h.article.sentences for n in s.speakers)
                         for h in hits}
+    rarity = {h.article.id: _weighted_coverage(question, h.article) for h in hits}
     candidates = []
     for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
         context_terms = terms(context)
         passage_terms = terms(f"{hit.article.title}\n{hit.passage.text}") | context_terms
         if not question.names <= article_terms[hit.article.id]:
+            skip(text, f"article lacks {sorted(question.names - article_terms[hit.article.id])}")
             continue  # the article never mentions someone or something the question names
         if coverage(question, passage_terms) < min_coverage:
+            skip(text, f"passage covers {coverage(question, passage_terms):.2f}")
             continue
         if not satisfies(question, text, context_terms):
+            skip(text, f"not a {question.wants} ({question.counted})")
             continue
         if not question.key_terms & context_terms or (
             question.wants and not _covers(question.key_terms, context_terms, min_coverage)
         ):
+            skip(text, f"sentence covers {coverage(question, context_terms):.2f}")
             continue  # the sentence itself must be about what is asked
         spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
         if question.asks_speech and not _speech_fits(question, speech, context_terms,
                                                      passage_terms, spoken,
                                                      article_speakers[hit.article.id]):
+            skip(text, f"speech={speech} by {sorted(spoken)}")
             continue
         about = _topic_coverage(question, context_terms)
         if question.asks_speech and not _covers(topic(question), context_terms, min_coverage):
+            skip(text, f"topic covered {about:.2f}")
             continue  # "what did X say about Y": the statement must be about Y
         if similarity < MIN_SENTENCE_SIMILARITY:
+            skip(text, f"similarity {similarity:.2f}")
             continue
-        score = (float(similarity) + 0.3 * coverage(question, context_terms)
+        score = (float(similarity) + 0.3 * rarity[hit.article.id](context_terms)
                  + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
                  + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
                  + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
-                 + (0.3 * about if question.asks_speech else 0.0))
+                 + (DIRECT_BONUS if question.speaker & spoken and _direct(text) else 0.0)
+                 + (DATE_BONUS if question.wants == "time" and explicit_time(text) else 0.0)
+                 + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
+                    if question.asks_speech else 0.0))
         candidates.append(_Candidate(hit, span, text, score))
+        skip(text, f"score {score:.3f}")
     candidates.sort(key=lambda c: c.score, reverse=True)
     if not candidates:
         return []
@@ -219,17 +243,37 @@ def _speech_fits(question: Question, speech: bool, context_terms: set[str],
 
 
 def _covers(needed: frozenset[str], context_terms: set[str], min_coverage: float) -> bool:
-    """Whether a sentence covers enough of ``needed``: half of a short question's terms, or
-    three in ten of a long one's (a long question also describes the article around it)."""
+    """Whether a sentence covers enough of ``needed``: half of its terms, or three of a long
+    question's (a long question also describes the article around the answer)."""
     if not needed:
         return True
-    share = len(needed & context_terms) / len(needed)
-    return share >= (min_coverage if len(needed) <= 4 else min(min_coverage, 0.3))
+    found = len(needed & context_terms)
+    return found / len(needed) >= min_coverage or found >= min(3, len(needed))
 
 
 def _topic_coverage(question: Question, context_terms: set[str]) -> float:
     about = topic(question)
     return len(about & context_terms) / len(about) if about else 1.0
+
+
+def _weighted_coverage(question: Question, article: Article):
+    """Coverage of the question's terms, each weighted by how rare it is among the article's
+    sentences: "change of security procedures" says more than the "Lucas Heights" of every line.
+    """
+    sentences = [terms(article.text[s.start:s.end]) for s in sentence_spans(article.text)]
+    n = max(len(sentences), 1)
+    weight = {t: math.log(1 + n / (1 + sum(t in s for s in sentences))) for t in question.key_terms}
+    total = sum(weight.values())
+
+    def covered(context_terms: set[str]) -> float:
+        return sum(w for t, w in weight.items() if t in context_terms) / total if total else 1.0
+
+    return covered
+
+
+def _direct(text: str) -> bool:
+    """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
+    return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
 
 
 def _near_duplicate(a: str, b: str) -> bool:

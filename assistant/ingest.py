@@ -44,7 +44,7 @@ class IngestReport:
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
     return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1,
-            "speech": 1}
+            "speech": speech.VERSION}
 
 
 def ingest(

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import index_terms
+from .text import TERMS_VERSION, index_terms
 
 
 def stamp(article_ids: set[str], signature: dict) -> str:
-    text = json.dumps([sorted(article_ids), signature], sort_keys=True)
+    text = json.dumps([sorted(article_ids), signature, TERMS_VERSION], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

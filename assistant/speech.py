@@ -14,6 +14,9 @@ import re
 from .articles import Sentence
 from .chunking import sentence_spans
 
+# Bump when the rules change: ingest then re-analyses every article.
+VERSION = 2
+
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
     r"argue|argues|argued|urge|urges|urged|claim|claims|claimed|insist|insists|insisted|"
@@ -37,6 +40,7 @@ _SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
 _CAP = r"[A-Z][\w’'.-]*"
 _RUN = rf"(?:{_CAP}(?:\s+of)?\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
 _NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
+_AFFILIATION = re.compile(rf"((?:{_CAP}\s+)+{_CAP})\s+(?:from|of|at)\s+(?:the\s+)?{_RUN}{_ADVERB}\s+$")
 _NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
 _ACCORDING = re.compile(rf"\baccording to\s+((?:{_CAP}\s+)*{_CAP})")
 _PRONOUN_TAIL = re.compile(rf"\b(he|she|they)\b{_ADVERB}\s+$", re.IGNORECASE)
@@ -83,7 +87,10 @@ def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bo
         before = sentence[:match.start()]
         after = sentence[match.end():]
         named = None
-        if tail := _NAME_TAIL.search(before):
+        if affiliated := _AFFILIATION.search(before):
+            # "Doug Cameron from the Australian Manufacturing Workers Union says"
+            named = _clean_name(affiliated.group(1))
+        elif tail := _NAME_TAIL.search(before):
             prefix = before[:tail.start()].rstrip()
             # "with Stephen Orlins said" is not Orlins speaking; "Campbell said" is.
             if not re.search(r"\b(?:with|to|by|from|for|of|about|at|on|in)$", prefix) or \

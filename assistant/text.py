@@ -14,7 +14,7 @@ me more most my myself no nor not now of off on once only or other our ours ours
 same she should so some such than that the their theirs them themselves then there these they this
 those through to too under until up very was we were what when where which while who whom why
 will with would you your yours yourself yourselves s t don isn wasn weren didn doesn ve ll re d
-according tell told say said says ask asked
+according tell told say said says ask asked us
 """.split())
 
 QUESTION_WORDS = frozenset("what who whom whose when where why how which".split())
@@ -35,8 +35,11 @@ _SPEECH_CUE = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
+# Bump when terms() changes: the BM25 index is rebuilt with it.
+TERMS_VERSION = 2
 _NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|"
     r"hundreds?|thousands?|millions?|billions?|several|half)\b",
     re.IGNORECASE,
 )
@@ -63,18 +66,27 @@ _MULTIWORD_NAME = re.compile(r"\b[A-Z][a-z’'.]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z�
 _PRONOUN_START = re.compile(r"^[“\"‘']?(?:He|She|They|It|His|Her|Their)\b")
 
 
+_UNSTEMMED = frozenset({"news", "series", "species", "us", "bus", "gas", "was", "has", "is", "this"})
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix-stripping stemmer: enough to match warn/warned/warning, firm/firms."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
+    if w in _UNSTEMMED:
+        return w
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             if suffix == "s" and w.endswith(("ss", "us", "is")):
                 break
+            if suffix == "es" and not w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+                continue  # homes → home (then hom), not hom-es
             w = w[: len(w) - len(suffix)] + keep
             break
+    if w.endswith("e") and len(w) >= 4:
+        w = w[:-1]  # home/homes, raise/raised/raising meet in one stem
     return w
 
 
@@ -101,7 +113,7 @@ class Question:
     names: frozenset[str]  # stemmed proper nouns: every one must be covered
     asks_speech: bool  # "what did X say/warn/tell ..."
     asks_warning: bool  # "what did X warn (about)?"
-    wants: str | None  # "number", "time", "person" or None
+    wants: str | None  # "number", "time", "duration", "person", "place" or None
     counted: str | None  # for "how many X": the stem of X
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
 
@@ -112,9 +124,10 @@ def analyse(question: str) -> Question:
     names = set()
     for i, word in enumerate(words):
         # A capitalised word is a name unless it only opens the question.
+        opening_name = i == 0 and len(words) > 1 and words[1][0].isupper() \
+            and not _is_common_opening(lowered[0])  # "Kurt Campbell said what?"
         if (word[0].isupper() and lowered[i] not in STOPWORDS
-                and lowered[i] not in QUESTION_WORDS
-                and (i > 0 or len(word) > 1 and not _is_common_opening(lowered[i]))):
+                and lowered[i] not in QUESTION_WORDS and (i > 0 or opening_name)):
             names.add(stem(word))
     speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
     speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
@@ -135,10 +148,15 @@ def analyse(question: str) -> Question:
         wants = "person"  # the opening word decides: "Who was he with when ...?" wants a name
     elif re.search(r"\bhow long\b(?! ago)", q):
         wants = "duration"
-    elif re.search(r"\bhow (?:much|old|far)\b|\bwhat (?:number|percentage|share)\b", q):
+    elif re.search(r"\bhow (?:much|old|far)\b|\b(?:what|which) (?:number|percentage|share|"
+                   r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b", q):
         wants = "number"
-    elif re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bhow long ago\b", q):
-        wants = "time"
+    elif _opening_word(lowered) == "when" or re.search(
+            r"\b(?:what|which) (?:\w+ )?(?:years?|dates?|days?|months?|time)\b|\bhow long ago\b|"
+            r"\bsince when\b", q):
+        wants = "time"  # "When ...?", not "What did he say when ...?"
+    elif _opening_word(lowered) == "where":
+        wants = "place"
     warning = any(w.startswith("warn") for w in lowered)
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
                     counted, _asked_speaker(question) if speech else frozenset())
@@ -171,6 +189,10 @@ chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson
 def speaker_terms(speakers) -> set[str]:
     """Stemmed name words of recorded speakers ("Kurt Campbell" → {"kurt", "campbell"})."""
     return {stem(t) for name in speakers for t in tokens(name)}
+
+
+def _opening_word(lowered: list[str]) -> str | None:
+    return next((w for w in lowered if w in QUESTION_WORDS), None)
 
 
 def _is_common_opening(word: str) -> bool:
@@ -209,7 +231,25 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name
         return any({stem(t) for t in tokens(m.group())} - question.names
                    for m in _MULTIWORD_NAME.finditer(sentence))
+    if question.wants == "place":
+        # a capitalised word after the first that the question did not name ("Mittagong")
+        words = tokens(sentence)[1:]
+        return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
+                   for w in words)
     return True
+
+
+_EXPLICIT_TIME = re.compile(
+    r"\b(?:(?:18|19|20)\d\d|\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm)|(?:january|february|march|april|may|"
+    r"june|july|august|september|october|november|december)\s+\d{1,2}|\d{1,2}\s+(?:january|"
+    r"february|march|april|may|june|july|august|september|october|november|december))\b",
+    re.IGNORECASE,
+)
+
+
+def explicit_time(sentence: str) -> bool:
+    """A date or clock time ("July 27, 1999", "8:46am"), not just "last week"."""
+    return bool(_EXPLICIT_TIME.search(sentence))
 
 
 def topic(question: Question) -> frozenset[str]:
