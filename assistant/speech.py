@@ -15,7 +15,7 @@ from .articles import Sentence
 from .chunking import sentence_spans
 
 # Bump when the rules change: ingest then re-analyses every article.
-VERSION = 2
+VERSION = 3
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -90,7 +90,7 @@ def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bo
         if affiliated := _AFFILIATION.search(before):
             # "Doug Cameron from the Australian Manufacturing Workers Union says"
             named = _clean_name(affiliated.group(1))
-        elif tail := _NAME_TAIL.search(before):
+        if named is None and (tail := _NAME_TAIL.search(before)):
             prefix = before[:tail.start()].rstrip()
             # "with Stephen Orlins said" is not Orlins speaking; "Campbell said" is.
             if not re.search(r"\b(?:with|to|by|from|for|of|about|at|on|in)$", prefix) or \
