@@ -36,6 +36,18 @@ DIRECT_BONUS = 0.15  # ... and quoted words before a reporter's paraphrase
 DATE_BONUS = 0.1  # "when": a date before "last week"
 
 
+class Copy(BaseModel):
+    """Another printing of a cited article: a syndicated copy or a reprint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    path: str
+
+
 class Citation(BaseModel):
     """One quoted span: ``quote == stored article text[start:end]``."""
 
@@ -52,6 +64,7 @@ class Citation(BaseModel):
     end: int
     author: str | None = None
     url: str | None = None
+    copies: list[Copy] = []  # the same story elsewhere (other outlets, reprints)
 
 
 class RetrievedPassage(BaseModel):

@@ -80,11 +80,17 @@ def ask_command(
     index: IndexOption = None,
     k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
     llm: Annotated[str | None, typer.Option("--llm", help="Answer backend: none (extractive).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only articles published on or after: 2024, 2024-04, 2024-04-09 or 'April 2024'.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published on or before.")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        help="Only articles from this source (repeat for several).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with quoted citations."""
     try:
-        answer = Assistant(_settings(index_dir=index, llm=llm, top_k=k)).ask(question)
+        answer = Assistant(_settings(index_dir=index, llm=llm, top_k=k)).ask(
+            question, since=since, until=until, source=source)
     except AssistantError as exc:
         _fail(exc)
     if as_json:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from .answering import REFUSAL, Answer, compose, extract, passage_view
+from .answering import REFUSAL, Answer, Copy, compose, extract, passage_view
+from .dates import TimeScope, parse_day, time_scope
 from .embedding import MiniLM
+from .errors import AssistantError
 from .ingest import IngestReport, Progress, ingest
-from .retrieval import Hit, Retriever
+from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Store
 from .text import analyse
@@ -49,20 +52,42 @@ class Assistant:
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
                       prune=prune, progress=progress)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None
+                 ) -> list[Hit]:
         """The ``k`` passages that best match the question, best first."""
-        return self.retriever.search(analyse(question.strip()), k or self.settings.top_k)
+        filters, scope = self._filters(question.strip(), filters)
+        return self.retriever.search(analyse(scope.without(question.strip())),
+                                     k or self.settings.top_k, filters)
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        """Answer from the articles only, with verified citations; refuse when they don't say."""
+    def ask(self, question: str, k: int | None = None, *, since: date | str | None = None,
+            until: date | str | None = None, source: str | Sequence[str] | None = None) -> Answer:
+        """Answer from the articles only, with verified citations; refuse when they don't say.
+
+        ``since``/``until`` (dates, or "2024-04", "April 2024") and ``source`` restrict the
+        articles used; a time the question names ("in April 2024", "last week") does too.
+        """
         question = question.strip()
         started = time.perf_counter()
-        analysed = analyse(question)
-        hits = self.retriever.search(analysed, k or self.settings.top_k)
+        filters, scope = self._filters(question, make_filters(since, until, source))
+        # "in April 2024" is answered by the filter; its words are not in the article text
+        analysed = analyse(scope.without(question))
+        hits = self.retriever.search(analysed, k or self.settings.top_k, filters)
+        if scope.latest:
+            hits = newest_first(hits)
         retrieved = time.perf_counter()
-        chosen = extract(analysed, hits, self.embedder, self.settings.min_coverage,
-                         self.settings.max_quotes)
+        chosen = []
+        if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
+            newest = [h for h in hits if h.article.id == hits[0].article.id]
+            chosen = extract(analysed, newest, self.embedder, self.settings.min_coverage,
+                             self.settings.max_quotes)
+        chosen = chosen or extract(analysed, hits, self.embedder, self.settings.min_coverage,
+                                   self.settings.max_quotes)
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
+        citations = [c.model_copy(update={"copies": self.copies(c.article_id, c.path)})
+                     for c in citations]
+        if chosen and scope.sensitive and citations[0].published:
+            text = f"As of {citations[0].published} ({citations[0].source or citations[0].title}): " \
+                   f"{text}"
         done = time.perf_counter()
         return Answer(
             question=question,
@@ -76,3 +101,54 @@ class Assistant:
                 "total_ms": round((done - started) * 1000, 1),
             },
         )
+
+    def copies(self, article_id: str, path: str) -> list[Copy]:
+        """Other printings of an article: near-duplicates found at ingest, identical files."""
+        manifest = self.store.load_manifest()
+        groups = self.store.duplicates()
+        group = next(([c, *cs] for c, cs in groups.items() if article_id == c or article_id in cs),
+                     [article_id])
+        out = []
+        for entry in sorted(manifest.articles.values(), key=lambda e: e["path"]):
+            if entry["id"] in group and entry["path"] != path:
+                out.append(Copy(article_id=entry["id"], title=entry["title"],
+                                source=entry.get("source"), published=entry.get("published"),
+                                path=entry["path"]))
+        return out
+
+    def _filters(self, question: str, filters: Filters | None) -> tuple[Filters, TimeScope]:
+        """The explicit filters, narrowed by the time the question names."""
+        filters = filters or Filters()
+        today = self.settings.today or self._newest_date()
+        scope = time_scope(question, today)
+        if scope.since or scope.until:
+            filters = filters.narrowed(scope.since, scope.until)
+        return filters, scope
+
+    def _newest_date(self) -> date | None:
+        dates = [e.get("published") for e in self.store.load_manifest().articles.values()]
+        return max((date.fromisoformat(d) for d in dates if d), default=None)
+
+
+def make_filters(since: date | str | None = None, until: date | str | None = None,
+                 source: str | Sequence[str] | None = None) -> Filters:
+    """Filters from API or CLI values: dates or strings such as "2024-04" and "April 2024"."""
+    if isinstance(since, str):
+        since = parse_day(since)
+    if isinstance(until, str):
+        until = parse_day(until, end=True)
+    sources = (source,) if isinstance(source, str) else tuple(source or ())
+    if since and until and since > until:
+        raise AssistantError(f"--since {since} is after --until {until}.")
+    return Filters(since, until, sources)
+
+
+def newest_first(hits: list[Hit]) -> list[Hit]:
+    """"The latest on ...": among the relevant hits, the newest article's passages first."""
+    if not hits:
+        return hits
+    floor = hits[0].score * 0.85
+    relevant = [h for h in hits if h.score >= floor]
+    rest = [h for h in hits if h.score < floor]
+    relevant.sort(key=lambda h: (h.article.published or date.min, h.score), reverse=True)
+    return relevant + rest

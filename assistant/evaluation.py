@@ -31,7 +31,7 @@ from .core import Assistant
 from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings
 
-TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up")
+TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up", "duplicate")
 K_VALUES = (1, 5, 10)
 HEADLINE = ("article_hit@1", "passage_hit@1", "passage_hit@5", "passage_mrr",
             "citation_precision", "quote_exactness", "answer_match", "refusal_accuracy")
@@ -120,11 +120,26 @@ def _lee_corpus(folder: Path) -> Path:
         raise EvalError("the Lee corpus needs gensim: pip install -e '.[eval]'") from exc
     stories = Path(datapath("lee_background.cor")).read_text(encoding="latin-1").splitlines()
     folder.mkdir(parents=True, exist_ok=True)
-    for i, story in enumerate(stories):
-        target = folder / f"lee_bg_{i:03d}.txt"
-        if not target.exists() or target.read_text(encoding="utf-8") != story:
-            target.write_text(story, encoding="utf-8")
+    files = {f"lee_bg_{i:03d}.txt": story for i, story in enumerate(stories)}
+    files.update({f"lee_copy_{i:03d}.txt": syndicated_copy(stories[i]) for i in LEE_COPIES})
+    for name, text in files.items():
+        target = folder / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
     return folder
+
+
+# Stories reprinted by a (fictional) second outlet with small edits, to test duplicate handling.
+LEE_COPIES = (25, 83, 161, 203, 266)
+COPY_OUTLET = "Southern Cross Wire"
+
+
+def syndicated_copy(story: str) -> str:
+    """A wire reprint: present tense turned past ("says" → "said"), the last sentence cut, and
+    the outlet's tag at the end."""
+    sentences = re.split(r"(?<=[.!?\"])\s+(?=[A-Z\"])", story.strip())
+    body = " ".join(sentences[:-1] if len(sentences) > 3 else sentences)
+    return body.replace(" says ", " said ", 1) + f" | {COPY_OUTLET}"
 
 
 # ------------------------------------------------------------------ systems
@@ -315,26 +330,32 @@ class GoldSpan:
     end: int
 
 
-def locate_evidence(item: Item, articles_by_name: dict[str, Article]) -> list[GoldSpan]:
+def locate_evidence(item: Item, articles_by_name: dict[str, Article],
+                    copies: dict[str, list[Article]] | None = None) -> list[GoldSpan]:
+    """Where each gold quote is: in its article and in any copy of it that holds it too."""
     spans = []
     for evidence in item.evidence:
         article = articles_by_name.get(evidence.article)
         if article is None:
             raise EvalError(f"{item.id}: evidence article {evidence.article!r} is not in the corpus")
-        start = article.text.find(evidence.quote)
-        if start < 0:
-            flat = re.sub(r"\s+", " ", article.text)
-            if re.sub(r"\s+", " ", evidence.quote) not in flat:
-                raise EvalError(f"{item.id}: gold quote not found in {evidence.article}: "
-                                f"{evidence.quote[:60]!r}")
-            # whitespace differs (a quote across a paragraph break): map through the words
-            pattern = r"\s+".join(map(re.escape, evidence.quote.split()))
-            match = re.search(pattern, article.text)
-            start, end = match.start(), match.end()
-        else:
-            end = start + len(evidence.quote)
-        spans.append(GoldSpan(article.id, start, end))
+        spans.append(_locate(item, evidence, article))
+        for copy in (copies or {}).get(article.id, []):
+            if copy.id != article.id and " ".join(evidence.quote.split()) in " ".join(copy.text.split()):
+                spans.append(_locate(item, evidence, copy))
     return spans
+
+
+def _locate(item: Item, evidence: Evidence, article: Article) -> GoldSpan:
+    start = article.text.find(evidence.quote)
+    if start >= 0:
+        return GoldSpan(article.id, start, start + len(evidence.quote))
+    if re.sub(r"\s+", " ", evidence.quote) not in re.sub(r"\s+", " ", article.text):
+        raise EvalError(f"{item.id}: gold quote not found in {evidence.article}: "
+                        f"{evidence.quote[:60]!r}")
+    # whitespace differs (a quote across a paragraph break): map through the words
+    pattern = r"\s+".join(map(re.escape, evidence.quote.split()))
+    match = re.search(pattern, article.text)
+    return GoldSpan(article.id, match.start(), match.end())
 
 
 def _overlaps(article: str, start: int, end: int, gold: GoldSpan, share: float = 0.5) -> bool:
@@ -344,13 +365,18 @@ def _overlaps(article: str, start: int, end: int, gold: GoldSpan, share: float =
     return overlap >= share * (gold.end - gold.start) or (overlap > 0 and share == 0)
 
 
-def score(item: Item, run: Run, gold: list[GoldSpan]) -> dict:
+def score(item: Item, run: Run, gold: list[GoldSpan],
+          group_of: dict[str, str] | None = None) -> dict:
     """Per-question metrics; ``None`` where a metric does not apply to this question."""
     row: dict = {"id": item.id, "tags": item.tags, "answerable": item.answerable,
                  "refused": run.refused, "answer": run.answer, "timings": run.timings}
     if run.asked and run.asked != item.question:
         row["condensed_question"] = run.asked
     row["refusal_correct"] = run.refused == (not item.answerable)
+    if group_of is not None:
+        top = {r.article_id for r in run.ranked[:5]}
+        groups = [group_of[a] for a in top if a in group_of]
+        row["duplicates@5"] = len(groups) != len(set(groups))  # two copies of one story shown
     gold_articles = {g.article for g in gold}  # article ids
     if item.answerable:
         article_rank = next((i for i, r in enumerate(run.ranked, 1) if r.article_id in gold_articles),
@@ -407,6 +433,7 @@ def aggregate(rows: list[dict]) -> dict:
     metrics["quote_exactness"] = round(sum(r["citations_verified"] for r in rows) / cited, 4) \
         if cited else None
     metrics["refusal_accuracy"] = _mean([r["refusal_correct"] for r in rows])
+    metrics["duplicates@5"] = _mean([r.get("duplicates@5") for r in rows])
     metrics["answered_when_answerable"] = _mean([not r["refused"] for r in answerable])
     unanswerable = [r for r in rows if not r["answerable"]]
     metrics["refused_when_unanswerable"] = _mean([r["refused"] for r in unanswerable])
@@ -468,7 +495,11 @@ def evaluate(dataset: Path, settings: Settings, cache: Path, baseline: bool = Fa
     # identical stories in two files are one article: both file names lead to it
     by_name = {_name(entry["path"]): assistant.store.article(entry["id"])
                for entry in manifest.articles.values()}
-    gold = {item.id: locate_evidence(item, by_name) for item in items}
+    groups = assistant.store.duplicates()
+    group_of = {member: canonical for canonical, copies in groups.items()
+                for member in (canonical, *copies)}
+    members = {m: [assistant.store.article(x) for x in (c, *groups[c])] for m, c in group_of.items()}
+    gold = {item.id: locate_evidence(item, by_name, members) for item in items}
 
     systems: list = [Ours(assistant)]
     if baseline:
@@ -483,7 +514,7 @@ def evaluate(dataset: Path, settings: Settings, cache: Path, baseline: bool = Fa
         for item in items:
             if progress:
                 progress(done, total, f"{system.name}: {item.id}")
-            rows.append(score(item, system.run(item), gold[item.id]))
+            rows.append(score(item, system.run(item), gold[item.id], group_of))
             done += 1
         tags = sorted({t for r in rows for t in r["tags"]})
         report.systems[system.name] = {
@@ -513,7 +544,7 @@ def markdown(report: Report) -> str:
     keys = ["questions"] + [f"{lvl}_hit@{k}" for lvl in ("article", "passage") for k in K_VALUES]
     keys += ["article_mrr", "passage_mrr", "citation_precision", "quote_exactness",
              "answer_match", "answer_f1", "refusal_accuracy", "answered_when_answerable",
-             "refused_when_unanswerable"]
+             "refused_when_unanswerable", "duplicates@5"]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(_fmt(overall[n].get(key)) for n in names) + " |")
     for n in names:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import speech
+from . import dedupe, speech
 from .articles import Article, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
@@ -44,7 +44,7 @@ class IngestReport:
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
     return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1,
-            "speech": speech.VERSION}
+            "speech": speech.VERSION, "manifest": 2}
 
 
 def ingest(
@@ -90,6 +90,7 @@ def ingest(
     # points at them.
     store.remove_orphans(manifest)
     if manifest.articles:
+        dedupe.update(store, manifest)  # which articles are copies of which
         # BM25 over the committed passages, saved beside Chroma
         store.lexical(manifest, lambda a: split_passages(a, embedder.count_tokens, passage_tokens))
     report.seconds = time.perf_counter() - started
@@ -110,6 +111,8 @@ def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder
         store.save_article(article)
         store.add_passages(article, passages, vectors)
         report.passages += len(passages)
-    manifest.articles[article.key] = {"id": article.id, "path": article.path,
-                                      "title": article.title}
+    manifest.articles[article.key] = {
+        "id": article.id, "path": article.path, "title": article.title, "source": article.source,
+        "published": article.published.isoformat() if article.published else None,
+    }
     (report.updated if old else report.added).append(article.title)

@@ -10,6 +10,7 @@ reciprocal-rank fusion only matched BM25 alone here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -23,6 +24,35 @@ BM25_WEIGHT = 0.35
 LEXICAL_WEIGHT = 0.35
 NAME_WEIGHT = 0.15
 SPEAKER_WEIGHT = 0.15
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question may use: published within [since, until], from these sources."""
+
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.sources)
+
+    def admits(self, source: str | None, published: str | None) -> bool:
+        if self.sources and (source or "").casefold() not in {s.casefold() for s in self.sources}:
+            return False
+        if self.since or self.until:
+            if not published:
+                return False  # an undated article is not known to be in the window
+            day = date.fromisoformat(published)
+            if (self.since and day < self.since) or (self.until and day > self.until):
+                return False
+        return True
+
+    def narrowed(self, since: date | None, until: date | None) -> Filters:
+        """These filters, within a window the question names as well."""
+        return Filters(max(filter(None, (self.since, since)), default=None),
+                       min(filter(None, (self.until, until)), default=None), self.sources)
 
 
 @dataclass(frozen=True)
@@ -51,16 +81,26 @@ class Retriever:
     def split(self, article: Article) -> list[Passage]:
         return split_passages(article, self.embedder.count_tokens, self.passage_tokens)
 
-    def search(self, question: Question, k: int) -> list[Hit]:
+    def search(self, question: Question, k: int, filters: Filters | None = None) -> list[Hit]:
         manifest = self.store.require()
-        visible = manifest.article_ids
+        visible = manifest.article_ids  # an unfinished ingest's passages are not committed yet
+        where = None
+        if filters and filters.active:
+            visible = {e["id"] for e in manifest.articles.values()
+                       if filters.admits(e.get("source"), e.get("published"))}
+            if not visible:
+                return []
+            where = {"article_id": {"$in": sorted(visible)}}
         vector = self.embedder.embed_one(question.text)
         found: dict[str, tuple[Passage, float]] = {
-            p.id: (p, dense) for p, dense in self.store.query(vector, self.candidates)
-            if p.article_id in visible  # an unfinished ingest's passages: not committed yet
+            p.id: (p, dense) for p, dense in self.store.query(vector, self.candidates, where)
+            if p.article_id in visible
         }
         lexical = self.store.lexical(manifest, self.split)
         bm25 = lexical.scores(question.text)
+        if where:
+            admitted = np.array([pid.rsplit(":", 1)[0] in visible for pid in lexical.ids], dtype=bool)
+            bm25 = np.where(admitted, bm25, 0.0) if len(bm25) else bm25
         best = float(bm25.max()) if len(bm25) else 0.0
         bm25_by_id: dict[str, float] = {}
         if best > 0:
@@ -82,7 +122,7 @@ class Retriever:
                      + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks)
             hits.append(Hit(passage, article, score, dense, lex))
         hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:k]
+        return collapse_copies(hits, self.store.duplicates())[:k]
 
 
     def _dense_scores(self, ids: list[str], vector: np.ndarray) -> list[tuple[Passage, float]]:
@@ -103,6 +143,23 @@ class Retriever:
                 passages += [(article, p) for p in self.split(article) if p.id in pids]
             vectors = self.embedder.embed([f"{a.title}\n{p.text}" for a, p in passages])
             return [(p, float(v @ vector)) for (_, p), v in zip(passages, vectors, strict=True)]
+
+
+def collapse_copies(hits: list[Hit], groups: dict[str, list[str]]) -> list[Hit]:
+    """One printing per story: of a group of copies keep only the member that matched best —
+    the canonical one unless a copy matched clearly better (it may hold a sentence the
+    canonical lacks). The citation then names the other printings."""
+    group_of = {m: c for c, copies in groups.items() for m in (c, *copies)}
+    best: dict[str, dict[str, float]] = {}
+    for hit in hits:
+        if (group := group_of.get(hit.article.id)) is not None:
+            scores = best.setdefault(group, {})
+            scores[hit.article.id] = max(scores.get(hit.article.id, 0.0), hit.score)
+    keep = {}
+    for group, scores in best.items():
+        top = max(scores.values())
+        keep[group] = group if scores.get(group, 0.0) >= 0.98 * top else max(scores, key=scores.get)
+    return [h for h in hits if (g := group_of.get(h.article.id)) is None or keep[g] == h.article.id]
 
 
 def _scaled(lexical, pid: str, bm25: np.ndarray, best: float) -> float:

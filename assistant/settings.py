@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +40,10 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Share of the question's key terms a quoted sentence's passage must cover.",
+    )
+    today: date | None = Field(
+        default=None,
+        description="The day 'last week' is counted from; default: the newest article's date.",
     )
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860

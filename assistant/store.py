@@ -66,6 +66,7 @@ class Store:
         self.index_dir = Path(index_dir)
         self._articles: dict[str, Article] = {}
         self._lexical: tuple[str, LexicalIndex] | None = None
+        self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
 
     # ------------------------------------------------------------------ state on disk
 
@@ -98,7 +99,7 @@ class Store:
 
     def reset(self) -> None:
         """Remove the whole index (used when it was built with other settings)."""
-        for name in ("chroma", "articles", "lexical", MANIFEST):
+        for name in ("chroma", "articles", "lexical", "duplicates.json", MANIFEST):
             target = self.index_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -215,6 +216,15 @@ class Store:
             index.save(folder)
         self._lexical = (key, index)
         return index
+
+    def duplicates(self) -> dict[str, list[str]]:
+        """canonical article id → ids of its copies (found at ingest, see ``dedupe``)."""
+        path = self.index_dir / "duplicates.json"
+        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        if self._duplicates is None or self._duplicates[0] != stamp:
+            data = json.loads(path.read_text(encoding="utf-8")) if stamp else {}
+            self._duplicates = (stamp, data.get("groups", {}))
+        return self._duplicates[1]
 
     def count_passages(self) -> int:
         return self._collection.count()

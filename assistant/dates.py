@@ -1,0 +1,91 @@
+"""Dates: the --since/--until values, and time in questions ("last week", "in April 2024").
+
+Relative expressions are resolved against a reference day: a given "today", or else the newest
+article's date (a news collection is read as of its latest story, not as of the clock).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .errors import AssistantError
+
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+
+def parse_day(value: str, end: bool = False) -> date:
+    """``2024``, ``2024-04``, ``2024-04-09`` or ``April 2024``: the first (or, with ``end``,
+    the last) day it covers."""
+    text = value.strip()
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+        return _month(int(m[1]), int(m[2]), end)
+    if m := re.fullmatch(r"(\d{4})", text):
+        return date(int(m[1]), 12, 31) if end else date(int(m[1]), 1, 1)
+    if m := re.fullmatch(rf"({_MONTH})\.?\s+(\d{{4}})", text, re.IGNORECASE):
+        return _month(int(m[2]), MONTHS[m[1].lower()], end)
+    raise AssistantError(f"Cannot read the date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or "
+                         f"'April 2024'.")
+
+
+def _month(year: int, month: int, end: bool) -> date:
+    if not 1 <= month <= 12:
+        raise AssistantError(f"No month {month} in {year}.")
+    return date(year, month, calendar.monthrange(year, month)[1] if end else 1)
+
+
+@dataclass(frozen=True)
+class TimeScope:
+    """What a question says about time."""
+
+    since: date | None = None
+    until: date | None = None
+    latest: bool = False  # "the latest on ...", "most recent", "now": prefer the newest article
+    phrase: str | None = None  # the words that said it
+
+    @property
+    def sensitive(self) -> bool:
+        return bool(self.since or self.until or self.latest)
+
+    def without(self, question: str) -> str:
+        """The question without the words that named the time ("in April 2024")."""
+        if not self.phrase:
+            return question
+        return " ".join(question.replace(self.phrase, " ").split())
+
+
+_LATEST = re.compile(r"\b(?:latest|most recent|newest|currently|current|now|still|so far|to date)\b",
+                     re.IGNORECASE)
+
+
+def time_scope(question: str, today: date | None) -> TimeScope:
+    """The time window a question names, resolved against ``today`` (None: no relative dates)."""
+    q = question
+    if m := re.search(rf"\b(?:in|during|of)\s+({_MONTH})\.?\s+(\d{{4}})\b", q, re.IGNORECASE):
+        year, month = int(m[2]), MONTHS[m[1].lower()]
+        return TimeScope(_month(year, month, False), _month(year, month, True), phrase=m.group())
+    if m := re.search(r"\b(?:in|during)\s+((?:19|20)\d\d)\b", q):
+        year = int(m[1])
+        return TimeScope(date(year, 1, 1), date(year, 12, 31), phrase=m.group())
+    if m := re.search(rf"\b(before|after|since)\s+({_MONTH})\.?\s+(\d{{4}})\b", q, re.IGNORECASE):
+        year, month = int(m[3]), MONTHS[m[2].lower()]
+        if m[1].lower() == "before":
+            return TimeScope(until=_month(year, month, False) - timedelta(days=1), phrase=m.group())
+        start = _month(year, month, m[1].lower() == "after")
+        return TimeScope(since=start + timedelta(days=1 if m[1].lower() == "after" else 0),
+                         phrase=m.group())
+    relative = re.search(r"\b(?:last|past|previous)\s+(week|month|year)\b|\bthis\s+(week|month|year)\b"
+                         r"|\b(yesterday|today)\b", q, re.IGNORECASE)
+    if today is not None and relative:
+        unit = (relative[1] or relative[2] or relative[3]).lower()
+        days = {"week": 7, "month": 31, "year": 366, "yesterday": 1, "today": 0}[unit]
+        return TimeScope(today - timedelta(days=days), today, phrase=relative.group())
+    if m := _LATEST.search(q):
+        return TimeScope(latest=True, phrase=m.group())
+    return TimeScope()
