@@ -14,8 +14,8 @@ from .embedding import MiniLM
 from .retrieval import Hit
 from .text import (
     Question,
+    answer_evidence,
     coverage,
-    explicit_time,
     has_speech,
     is_warning,
     satisfies,
@@ -32,8 +32,8 @@ MIN_SENTENCE_SIMILARITY = 0.15  # below this a sentence is about something else 
 WARNING_BONUS = 0.15  # "what did X warn?" prefers conditions, threats and consequences
 KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best one
 SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
-DIRECT_BONUS = 0.15  # ... and quoted words before a reporter's paraphrase
-DATE_BONUS = 0.1  # "when": a date before "last week"
+DIRECT_BONUS = 0.3  # ... and quoted words before a reporter's paraphrase
+TYPE_WEIGHT = 0.35  # a new answer of the asked type: the date for "when", the name for "who"
 
 
 class Copy(BaseModel):
@@ -220,7 +220,7 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
                  + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
                  + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
                  + (DIRECT_BONUS if question.speaker & spoken and _direct(text) else 0.0)
-                 + (DATE_BONUS if question.wants == "time" and explicit_time(text) else 0.0)
+                 + TYPE_WEIGHT * answer_evidence(question, text)
                  + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
                     if question.asks_speech else 0.0))
         candidates.append(_Candidate(hit, span, text, score))

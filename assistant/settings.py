@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=8, ge=1, le=64)
     embed_threads: int = Field(default=2, ge=1, le=64)
     llm: Literal["none"] = Field(default="none", description="Answer backend.")
-    max_quotes: int = Field(default=3, ge=1, le=10, description="Sentences in an extractive answer.")
+    max_quotes: int = Field(default=2, ge=1, le=10, description="Sentences in an extractive answer.")
     min_coverage: float = Field(
         default=0.5,
         ge=0.0,

@@ -48,7 +48,8 @@ _TIME = re.compile(
     r"tonight|january|february|march|april|may|june|july|august|september|october|november|"
     r"december|(?:last|next|this|previous|coming) (?:week|month|year|weekend)|"
     r"(?:18|19|20)\d\d|\d+ (?:days?|weeks?|months?|years?|hours?) (?:ago|earlier|later)|"
-    r"(?:morning|afternoon|evening|night)|since|until|ago|earlier|later|decades?|centur(?:y|ies))\b",
+    r"(?:morning|afternoon|evening|night)|since|until|ago|earlier|later|decades?|centur(?:y|ies)|"
+    r"\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm))\b",
     re.IGNORECASE,
 )
 _DURATION = re.compile(
@@ -242,9 +243,36 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
 _EXPLICIT_TIME = re.compile(
     r"\b(?:(?:18|19|20)\d\d|\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm)|(?:january|february|march|april|may|"
     r"june|july|august|september|october|november|december)\s+\d{1,2}|\d{1,2}\s+(?:january|"
-    r"february|march|april|may|june|july|august|september|october|november|december))\b",
+    r"february|march|april|may|june|july|august|september|october|november|december)|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
     re.IGNORECASE,
 )
+
+
+def answer_evidence(question: Question, sentence: str) -> float:
+    """How plainly ``sentence`` holds a new answer of the asked type (0 to 1): a date the
+    question did not give for "when", a number beside the counted thing for "how many", a name
+    the question did not use for "who", "which" or "where". 0 for untyped questions."""
+    asked = {t.lower() for t in tokens(question.text)}
+
+    def new(match: re.Match) -> bool:
+        return any(t.lower() not in asked for t in tokens(match.group()))
+
+    if question.wants == "time":
+        if any(new(m) for m in _EXPLICIT_TIME.finditer(sentence)):
+            return 1.0
+        return 0.5 if any(new(m) for m in _TIME.finditer(sentence)) else 0.0
+    if question.wants == "duration":
+        return 1.0 if any(new(m) for m in _DURATION.finditer(sentence)) else 0.0
+    if question.wants == "number":
+        if question.counted and satisfies(question, sentence, set()):
+            return 1.0
+        return 0.5 if any(new(m) for m in _NUMBER.finditer(sentence)) else 0.0
+    if question.wants in ("person", "place"):
+        if any(new(m) for m in _MULTIWORD_NAME.finditer(sentence)):
+            return 1.0
+        return 0.6 if satisfies(question, sentence, set()) else 0.0
+    return 0.0
 
 
 def explicit_time(sentence: str) -> bool:
