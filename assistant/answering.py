@@ -81,6 +81,17 @@ class RetrievedPassage(BaseModel):
     end: int
 
 
+class SentenceCheck(BaseModel):
+    """One generated sentence after verification."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str  # without [n] markers
+    citations: list[int]
+    supported: bool
+    problem: str | None = None  # why it is unsupported (or what was corrected)
+
+
 class Answer(BaseModel):
     """What ``Assistant.ask`` returns; its JSON form is the CLI's ``--json`` output."""
 
@@ -92,7 +103,10 @@ class Answer(BaseModel):
     citations: list[Citation]
     passages: list[RetrievedPassage]
     timings: dict[str, float]
-    mode: str = "extractive"
+    mode: str = "extractive"  # or "generated"
+    condensed_question: str | None = None  # what a follow-up was rewritten into
+    sentences: list[SentenceCheck] = []  # generated mode: each sentence, its [n], supported?
+    notice: str | None = None  # e.g. the LLM was down and this is the extractive answer
 
 
 def verify_citation(citation: Citation, article: Article) -> bool:
@@ -153,7 +167,8 @@ def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
 
 
 def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
-            max_quotes: int, trace: list[tuple[str, str]] | None = None) -> list[_Candidate]:
+            max_quotes: int, trace: list[tuple[str, str]] | None = None,
+            keep_within: float = KEEP_WITHIN) -> list[_Candidate]:
     """The sentences that answer the question, best first; empty when none does.
 
     ``trace``, when given, receives (sentence, why it was left out or its score) for debugging.
@@ -231,7 +246,7 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
     best = candidates[0].score
     chosen: list[_Candidate] = []
     for candidate in candidates:
-        if len(chosen) == max_quotes or candidate.score < best * KEEP_WITHIN:
+        if len(chosen) == max_quotes or candidate.score < best * keep_within:
             break
         if any(_near_duplicate(candidate.text, c.text) for c in chosen):
             continue

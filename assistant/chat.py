@@ -1,15 +1,21 @@
-"""Follow-up questions: rewriting "Who was he speaking with?" into a standalone question.
+"""Conversations: sessions, streamed events, and follow-ups made standalone.
 
-This is the rule-based rewrite used when no LLM is on: pronouns are replaced by the names the
-previous turn used (subject pronouns by the previous question's first name, object pronouns by a
-name from its answer), and whatever is still unresolved gets the previous question as context.
+``condense_fallback`` is the rule-based rewrite used when no LLM is on: pronouns are replaced by
+the names the previous turn used (subject pronouns by the previous question's first name, object
+pronouns by a name from its answer), and whatever is still unresolved gets the previous question
+as context.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answering import Answer
+    from .core import Assistant
 
 _NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 _OPENERS = frozenset("""
@@ -82,3 +88,58 @@ def condense_fallback(question: str, history: Sequence[Turn]) -> str:
     if _OTHER.search(question) or not used:
         question = f"{question} ({last.question.strip()})"
     return question
+
+
+@dataclass
+class Event:
+    """One step of a streamed answer: ``sources`` (at once), ``token`` (generated text), then
+    ``answer`` (the verified Answer)."""
+
+    kind: str
+    text: str = ""
+    passages: list[Any] = field(default_factory=list)
+    condensed_question: str | None = None
+    answer: Answer | None = None
+
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+class ChatSession:
+    """One conversation. Sessions share nothing but the index: one per UI tab or REPL."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.history: list[Turn] = []
+        self._numbers: dict[tuple[str, int], int] = {}  # passage → its number in this chat
+
+    def ask(self, question: str, **options) -> Answer:
+        answer = None
+        for event in self.stream(question, **options):
+            answer = event.answer or answer
+        return answer
+
+    def stream(self, question: str, **options) -> Iterator[Event]:
+        for event in self.assistant.stream(question, history=list(self.history), **options):
+            if event.answer is not None:
+                event.answer = self._renumber(event.answer)
+                self.history.append(Turn(question, event.answer.answer))
+            yield event
+
+    def _renumber(self, answer: Answer) -> Answer:
+        """A passage keeps the number it first got in this conversation."""
+        mapping: dict[int, int] = {}
+        for c in answer.citations:
+            passage = next((p for p in answer.passages
+                            if p.article_id == c.article_id and p.start <= c.start < p.end), None)
+            key = (c.article_id, passage.start if passage else c.start)
+            number = self._numbers.setdefault(key, len(self._numbers) + 1)
+            mapping.setdefault(c.n, number)
+        if not mapping:
+            return answer
+        text = _CITE.sub(lambda m: f"[{mapping.get(int(m[1]), int(m[1]))}]", answer.answer)
+        citations = [c.model_copy(update={"n": mapping[c.n]}) for c in answer.citations]
+        sentences = [s.model_copy(update={"citations": [mapping.get(n, n) for n in s.citations]})
+                     for s in answer.sentences]
+        return answer.model_copy(update={"answer": text, "citations": citations,
+                                         "sentences": sentences})

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 
+from . import generate
 from .answering import REFUSAL, Answer, Copy, compose, extract, passage_view
+from .chat import ChatSession, Event, Turn, condense_fallback
 from .dates import TimeScope, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError
 from .ingest import IngestReport, Progress, ingest
+from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Store
@@ -39,6 +42,10 @@ class Assistant:
         return Store(self.settings.index_dir)
 
     @cached_property
+    def llm(self) -> LLM:
+        return LLM(self.settings)
+
+    @cached_property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.settings.candidates,
                          self.settings.passage_tokens)
@@ -60,47 +67,105 @@ class Assistant:
                                      k or self.settings.top_k, filters)
 
     def ask(self, question: str, k: int | None = None, *, since: date | str | None = None,
-            until: date | str | None = None, source: str | Sequence[str] | None = None) -> Answer:
+            until: date | str | None = None, source: str | Sequence[str] | None = None,
+            history: Sequence[Turn] = ()) -> Answer:
         """Answer from the articles only, with verified citations; refuse when they don't say.
 
         ``since``/``until`` (dates, or "2024-04", "April 2024") and ``source`` restrict the
         articles used; a time the question names ("in April 2024", "last week") does too.
+        ``history`` (earlier turns) makes a follow-up standalone first.
         """
+        answer = None
+        for event in self.stream(question, k, since=since, until=until, source=source,
+                                 history=history):
+            answer = event.answer or answer
+        return answer
+
+    def stream(self, question: str, k: int | None = None, *, since: date | str | None = None,
+               until: date | str | None = None, source: str | Sequence[str] | None = None,
+               history: Sequence[Turn] = ()) -> Iterator[Event]:
+        """The answer as it comes: the sources at once, then text, then the verified Answer."""
         question = question.strip()
         started = time.perf_counter()
-        filters, scope = self._filters(question, make_filters(since, until, source))
+        filters = make_filters(since, until, source)
+        asked = question
+        notice = None
+        if history:
+            asked, notice = self._condense(question, history)
+        filters, scope = self._filters(asked, filters)
         # "in April 2024" is answered by the filter; its words are not in the article text
-        analysed = analyse(scope.without(question))
+        analysed = analyse(scope.without(asked))
         hits = self.retriever.search(analysed, k or self.settings.top_k, filters)
         if scope.latest:
             hits = newest_first(hits)
+        passages = [passage_view(hit) for hit in hits]
         retrieved = time.perf_counter()
-        chosen = []
+        yield Event("sources", passages=passages, condensed_question=asked)
+        pool = hits
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [h for h in hits if h.article.id == hits[0].article.id]
-            chosen = extract(analysed, newest, self.embedder, self.settings.min_coverage,
-                             self.settings.max_quotes)
-        chosen = chosen or extract(analysed, hits, self.embedder, self.settings.min_coverage,
-                                   self.settings.max_quotes)
+            if extract(analysed, newest, self.embedder, self.settings.min_coverage, 1):
+                pool = newest
+        chosen = extract(analysed, pool, self.embedder, self.settings.min_coverage,
+                         self.settings.max_quotes)
+        timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
+        mode, checks = "extractive", []
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
+        refused = not chosen
+        if chosen and self.llm.enabled:
+            candidates = extract(analysed, pool, self.embedder, self.settings.min_coverage,
+                                 self.settings.llm_passages * 2, keep_within=0.0)
+            sources = generate.build_sources(candidates, self.settings.llm_passages)
+            generated = ""
+            try:
+                for piece in generate.stream_text(self.llm, asked, sources):
+                    if not generated:
+                        timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                    generated += piece
+                    yield Event("token", text=piece)
+            except LLMError as exc:
+                notice = f"{exc} Showing the extractive answer."
+            else:
+                mode = "generated"
+                if generate.is_refusal(generated):
+                    text, citations, refused = REFUSAL, [], True
+                else:
+                    checks, support = generate.verify(generated, sources,
+                                                      self.settings.support_threshold)
+                    remove = self.settings.unsupported == "remove"
+                    if any(c.supported for c in checks):
+                        text = generate.render(checks, remove)
+                        citations = generate.citations_for(support)
+                    else:  # nothing the model said is in the sources: keep the quotes instead
+                        mode, notice = "extractive", ("The generated answer was not supported by "
+                                                      "the articles; showing the quoted sentences.")
         citations = [c.model_copy(update={"copies": self.copies(c.article_id, c.path)})
                      for c in citations]
-        if chosen and scope.sensitive and citations[0].published:
+        if not refused and scope.sensitive and citations and citations[0].published:
             text = f"As of {citations[0].published} ({citations[0].source or citations[0].title}): " \
                    f"{text}"
         done = time.perf_counter()
-        return Answer(
-            question=question,
-            answer=text,
-            refused=not chosen,
-            citations=citations,
-            passages=[passage_view(hit) for hit in hits],
-            timings={
-                "retrieve_ms": round((retrieved - started) * 1000, 1),
-                "answer_ms": round((done - retrieved) * 1000, 1),
-                "total_ms": round((done - started) * 1000, 1),
-            },
-        )
+        timings["answer_ms"] = round((done - retrieved) * 1000, 1)
+        timings["total_ms"] = round((done - started) * 1000, 1)
+        yield Event("answer", answer=Answer(
+            question=question, answer=text, refused=refused, citations=citations,
+            passages=passages, timings=timings, mode=mode,
+            condensed_question=asked if asked != question else None,
+            sentences=checks, notice=notice,
+        ))
+
+    def _condense(self, question: str, history: Sequence[Turn]) -> tuple[str, str | None]:
+        """A follow-up made standalone: by the LLM when one is on, else by rule."""
+        if self.llm.enabled:
+            try:
+                return generate.condense(self.llm, question, list(history)), None
+            except LLMError as exc:
+                return condense_fallback(question, history), f"{exc} Rewrote the question by rule."
+        return condense_fallback(question, history), None
+
+    def chat(self) -> ChatSession:
+        """A conversation: follow-ups are made standalone, citation numbers stay stable."""
+        return ChatSession(self)
 
     def copies(self, article_id: str, path: str) -> list[Copy]:
         """Other printings of an article: near-duplicates found at ingest, identical files."""

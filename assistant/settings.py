@@ -33,7 +33,26 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(default=8, ge=1, le=64)
     embed_threads: int = Field(default=2, ge=1, le=64)
-    llm: Literal["none"] = Field(default="none", description="Answer backend.")
+    llm: Literal["none", "local", "openai"] = Field(
+        default="none",
+        description="Answer backend: none (extractive), local (llama.cpp, bundled model), "
+                    "openai (any OpenAI-compatible server).")
+    llm_model: str = Field(default="qwen2.5-coder-1.5b-instruct",
+                           description="Bundled model name, a .gguf path, or the remote model.")
+    llm_base_url: str | None = Field(default=None, description="For llm=openai; else $OPENAI_BASE_URL.")
+    llm_api_key: str | None = Field(default=None, description="For llm=openai; else $OPENAI_API_KEY.")
+    llm_first_token_timeout: float = Field(default=90.0, gt=0,
+                                           description="Seconds to wait for the LLM's first token.")
+    llm_max_tokens: int = Field(default=160, ge=16, le=2048)
+    llm_threads: int = Field(default=2, ge=1, le=64)
+    llm_ctx: int = Field(default=4096, ge=512)
+    llm_passages: int = Field(default=3, ge=1, le=10,
+                              description="Passages (trimmed to the sentences that matter) shown to the LLM.")
+    unsupported: Literal["mark", "remove"] = Field(
+        default="mark", description="What to do with generated sentences the articles don't support.")
+    support_threshold: float = Field(default=0.6, ge=0, le=1,
+                                     description="Share of a sentence's content words its passage must hold.")
+    models_dir: Path | None = Field(default=None, description="Where bundled GGUFs are assembled.")
     max_quotes: int = Field(default=2, ge=1, le=10, description="Sentences in an extractive answer.")
     min_coverage: float = Field(
         default=0.5,

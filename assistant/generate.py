@@ -1,0 +1,163 @@
+"""Generated answers: a small numbered context, the LLM's text, and the verifier that checks it.
+
+The model is not trusted to cite. After generation every sentence is aligned with the source
+sentence that supports it (content-word overlap), its [n] is attached or corrected to that
+source, text it puts in quotation marks must be verbatim in a source, and a sentence no source
+supports is marked (or removed, as settings say). The same checks apply whatever the backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from .answering import REFUSAL, Citation, SentenceCheck, _Candidate, make_citation
+from .chunking import Span, sentence_spans
+from .retrieval import Hit
+from .settings import PROJECT_ROOT
+from .text import terms
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+_QUOTED = re.compile(r"[“\"]([^”\"]{12,}?)[”\"]")
+UNSUPPORTED_MARK = "⚠"
+
+
+@cache
+def load_prompt(name: str) -> str:
+    """A prompt template from prompts/<name>.txt."""
+    return (PROJECT_ROOT / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One numbered piece of context the model saw: a few sentences of one passage."""
+
+    n: int
+    hit: Hit
+    sentences: tuple[Span, ...]
+
+    @property
+    def text(self) -> str:
+        article = self.hit.article
+        return article.text[self.sentences[0].start:self.sentences[-1].end]
+
+
+def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
+    """The best sentences, each with its neighbours in its passage; one source per passage."""
+    by_passage: dict[str, tuple[Hit, set[Span]]] = {}
+    for cand in candidates:
+        pid = cand.hit.passage.id
+        if pid not in by_passage:
+            if len(by_passage) == limit:
+                continue
+            by_passage[pid] = (cand.hit, set())
+        hit, spans = by_passage[pid]
+        inside = [s for s in sentence_spans(hit.article.text, hit.passage.start, hit.passage.end)]
+        i = next(i for i, s in enumerate(inside) if s.start == cand.span.start)
+        spans.update(inside[max(0, i - 1):i + 2])
+    sources = []
+    for n, (hit, spans) in enumerate(by_passage.values(), start=1):
+        ordered = sorted(spans, key=lambda s: s.start)
+        sources.append(Source(n, hit, tuple(ordered)))
+    return sources
+
+
+def prompt(question: str, sources: list[Source]) -> list[dict]:
+    blocks = []
+    for src in sources:
+        a = src.hit.article
+        meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
+        blocks.append(f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}")
+    text = load_prompt("answer").format(refusal=REFUSAL, sources="\n\n".join(blocks),
+                                        question=question)
+    return [{"role": "user", "content": text}]
+
+
+def is_refusal(text: str) -> bool:
+    flat = " ".join(text.lower().replace("’", "'").split())
+    return REFUSAL.lower()[:32] in flat or flat.startswith("the articles do not contain")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+                    .split()).lower()
+
+
+def verify(text: str, sources: list[Source], threshold: float
+           ) -> tuple[list[SentenceCheck], list[tuple[int, Source, Span]]]:
+    """Check every generated sentence against the sources; return the checks and, for each
+    supported sentence, the source sentence (span) that supports it."""
+    checks: list[SentenceCheck] = []
+    support: list[tuple[int, Source, Span]] = []
+    by_n = {s.n: s for s in sources}
+    for span in sentence_spans(text):
+        raw = text[span.start:span.end]
+        claimed = [int(n) for n in _MARKER.findall(raw)]
+        sentence = _MARKER.sub("", raw).strip()
+        words = terms(sentence)
+        if not words:
+            continue  # "Sure." and the like state nothing
+        best: tuple[float, int, Source, Span] | None = None
+        for src in sources:
+            article = src.hit.article
+            window = terms(src.text)
+            for s in src.sentences:
+                own = len(words & terms(article.text[s.start:s.end]))
+                covered = len(words & window) / len(words)
+                key = (covered, own)
+                if best is None or key > (best[0], best[1]):
+                    best = (covered, own, src, s)
+        problem = None
+        if best is None or best[0] < threshold:
+            problem = "no source supports it"
+        for quoted in _QUOTED.findall(sentence):
+            if not any(_norm(quoted) in _norm(src.text) for src in sources):
+                problem = f"misquote: “{quoted}” is in no source"
+        bad = [n for n in claimed if n not in by_n]
+        if problem is None and best is not None:
+            n = best[2].n
+            support.append((len(checks), best[2], best[3]))
+            checks.append(SentenceCheck(text=sentence, citations=[n], supported=True,
+                                        problem=f"cited [{bad[0]}], which was never shown"
+                                        if bad else None))
+        else:
+            checks.append(SentenceCheck(text=sentence, citations=[n for n in claimed if n in by_n],
+                                        supported=False, problem=problem))
+    return checks, support
+
+
+def render(checks: list[SentenceCheck], remove_unsupported: bool) -> str:
+    parts = []
+    for check in checks:
+        if check.supported:
+            parts.append(check.text + "".join(f" [{n}]" for n in check.citations))
+        elif not remove_unsupported:
+            parts.append(f"{UNSUPPORTED_MARK} {check.text}")
+    return " ".join(parts)
+
+
+def citations_for(support: list[tuple[int, Source, Span]]) -> list[Citation]:
+    """One citation per supporting source sentence, numbered by its source."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for _, src, span in support:
+        if (src.n, span.start) in seen:
+            continue
+        seen.add((src.n, span.start))
+        out.append(make_citation(src.n, src.hit.article, span))
+    return out
+
+
+def stream_text(llm, question: str, sources: list[Source]) -> Iterator[str]:
+    yield from llm.stream(prompt(question, sources))
+
+
+def condense(llm, question: str, history: list) -> str:
+    """The follow-up as a standalone question, rewritten by the LLM."""
+    lines = "\n".join(f"User: {t.question}\nAssistant: {t.answer}" for t in history[-3:])
+    text = load_prompt("condense").format(history=lines, question=question)
+    out = llm.complete([{"role": "user", "content": text}], max_tokens=60).strip()
+    out = out.splitlines()[0].strip().strip('"') if out else ""
+    return out if len(out) > 3 else question

@@ -1,0 +1,165 @@
+"""The one way to call an LLM: an OpenAI-compatible endpoint through the ``openai`` client.
+
+Backends (``Settings.llm``): ``local`` starts a real llama.cpp server (``llama_cpp.server``) on
+127.0.0.1 with a bundled GGUF on first use, reuses it, and stops it on exit; ``openai`` talks to
+any OpenAI-compatible server (OpenAI, Ollama, vLLM, a remote llama.cpp) by base URL, model and
+key (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are respected); ``none`` never calls one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import AssistantError
+from .models import model_path
+
+
+class LLMError(AssistantError):
+    """The LLM endpoint is down, failed, or too slow."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalServer:
+    """A llama.cpp server for one GGUF, started on demand, stopped at exit."""
+
+    def __init__(self, model: Path, alias: str, threads: int = 2, n_ctx: int = 4096,
+                 log: Path | None = None) -> None:
+        self.model, self.alias, self.threads, self.n_ctx = model, alias, threads, n_ctx
+        self.log = log
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 180.0) -> None:
+        if self.running():
+            return
+        try:
+            import llama_cpp.server  # noqa: F401 - only to fail early with a clear message
+        except ImportError as exc:
+            raise LLMError("llama-cpp-python is not installed: run `make setup` "
+                           "(or use --llm none / --llm openai).") from exc
+        self.port = free_port()
+        log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model),
+             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
+             "--n_threads", str(self.threads), "--model_alias", self.alias],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        atexit.register(self.stop)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise LLMError(f"The local LLM server exited at start (code "
+                               f"{self.process.returncode}); model {self.model}.")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise LLMError(f"The local LLM server did not come up within {timeout:.0f} s.")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_servers: dict[tuple, LocalServer] = {}
+_servers_lock = threading.Lock()
+
+
+class LLM:
+    """Chat completions, streamed, from the backend the settings name."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.llm != "none"
+
+    def _endpoint(self) -> tuple[str, str, str]:
+        """(base URL, API key, model name), starting the local server if need be."""
+        s = self.settings
+        if s.llm == "openai":
+            base = s.llm_base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+            key = s.llm_api_key or os.environ.get("OPENAI_API_KEY")
+            if not key:
+                raise LLMError("--llm openai needs an API key: set OPENAI_API_KEY "
+                               "(or ASSISTANT_LLM_API_KEY).")
+            return base, key, s.llm_model
+        path = model_path(s.llm_model, s.models_dir)
+        key = (str(path), s.llm_threads, s.llm_ctx)
+        with _servers_lock:
+            server = _servers.get(key)
+            if server is None or not server.running():
+                server = LocalServer(path, s.llm_model, s.llm_threads, s.llm_ctx,
+                                     log=Path(s.index_dir) / "llm-server.log")
+                server.start()
+                _servers[key] = server
+        return server.base_url, "local", s.llm_model
+
+    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
+        """Text deltas as they come; LLMError when the endpoint is down, fails or is too slow
+        (no first token within ``llm_first_token_timeout`` seconds)."""
+        import httpx
+        import openai
+
+        base, key, model = self._endpoint()
+        timeout = httpx.Timeout(connect=5.0, read=self.settings.llm_first_token_timeout,
+                                write=10.0, pool=5.0)
+        client = openai.OpenAI(base_url=base, api_key=key, timeout=timeout, max_retries=0)
+        try:
+            response = client.chat.completions.create(
+                model=model, messages=messages, stream=True, temperature=0.0,
+                max_tokens=max_tokens or self.settings.llm_max_tokens,
+            )
+            for chunk in response:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APITimeoutError as exc:
+            raise LLMError(f"The LLM did not answer within {self.settings.llm_first_token_timeout:g}"
+                           f" s ({base}).") from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(f"The LLM at {base} cannot be reached ({exc.__cause__ or exc}).") from exc
+        except openai.APIStatusError as exc:
+            raise LLMError(f"The LLM at {base} failed: HTTP {exc.status_code}.") from exc
+        except httpx.HTTPError as exc:
+            raise LLMError(f"The LLM at {base} broke off: {exc}.") from exc
+
+    def complete(self, messages: list[dict], max_tokens: int | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens))
+
+
+def stop_local_servers() -> None:
+    with _servers_lock:
+        for server in _servers.values():
+            server.stop()
+        _servers.clear()
