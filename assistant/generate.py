@@ -17,7 +17,7 @@ from .answering import REFUSAL, Citation, SentenceCheck, _Candidate, make_citati
 from .chunking import Span, sentence_spans
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
-from .text import terms
+from .text import starts_with_pronoun, terms
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{12,}?)[”\"]")
@@ -26,7 +26,7 @@ UNSUPPORTED_MARK = "⚠"
 
 @cache
 def load_prompt(name: str) -> str:
-    """A prompt template from prompts/<name>.txt."""
+    """A prompt template from prompts/<name>.txt (a line "---" splits system from user)."""
     return (PROJECT_ROOT / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
 
 
@@ -45,22 +45,20 @@ class Source:
 
 
 def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
-    """The best sentences, each with its neighbours in its passage; one source per passage."""
-    by_passage: dict[str, tuple[Hit, set[Span]]] = {}
+    """The ``limit`` best sentences, each with the sentence before it when it opens with a
+    pronoun ("He said ..."): a small prompt, since every token costs time on a CPU."""
+    sources: list[Source] = []
     for cand in candidates:
-        pid = cand.hit.passage.id
-        if pid not in by_passage:
-            if len(by_passage) == limit:
-                continue
-            by_passage[pid] = (cand.hit, set())
-        hit, spans = by_passage[pid]
-        inside = [s for s in sentence_spans(hit.article.text, hit.passage.start, hit.passage.end)]
+        if len(sources) == limit:
+            break
+        hit = cand.hit
+        inside = sentence_spans(hit.article.text, hit.passage.start, hit.passage.end)
         i = next(i for i, s in enumerate(inside) if s.start == cand.span.start)
-        spans.update(inside[max(0, i - 1):i + 2])
-    sources = []
-    for n, (hit, spans) in enumerate(by_passage.values(), start=1):
-        ordered = sorted(spans, key=lambda s: s.start)
-        sources.append(Source(n, hit, tuple(ordered)))
+        spans = (inside[i - 1], inside[i]) if i and starts_with_pronoun(cand.text) else (inside[i],)
+        if any(set(spans) & set(src.sentences) for src in sources if src.hit.article.id
+               == hit.article.id):
+            continue
+        sources.append(Source(len(sources) + 1, hit, spans))
     return sources
 
 
@@ -70,14 +68,19 @@ def prompt(question: str, sources: list[Source]) -> list[dict]:
         a = src.hit.article
         meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
         blocks.append(f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}")
-    text = load_prompt("answer").format(refusal=REFUSAL, sources="\n\n".join(blocks),
-                                        question=question)
-    return [{"role": "user", "content": text}]
+    system, user = load_prompt("answer").split("\n---\n", 1)
+    return [{"role": "system", "content": system.format(refusal=REFUSAL).strip()},
+            {"role": "user", "content": user.format(sources="\n\n".join(blocks), question=question)}]
+
+
+_DECLINE = re.compile(r"\b(?:excerpts?|articles?|sources?|text)\s+(?:do(?:es)?\s+not|don't|doesn't)\s+"
+                      r"(?:contain|say|mention|provide|answer|include|specify|state)", re.IGNORECASE)
 
 
 def is_refusal(text: str) -> bool:
+    """The model declined: it gave the sentinel, or said the excerpts don't say."""
     flat = " ".join(text.lower().replace("’", "'").split())
-    return REFUSAL.lower()[:32] in flat or flat.startswith("the articles do not contain")
+    return REFUSAL.lower()[:32] in flat or bool(_DECLINE.search(text))
 
 
 def _norm(text: str) -> str:
@@ -102,7 +105,7 @@ def verify(text: str, sources: list[Source], threshold: float
         best: tuple[float, int, Source, Span] | None = None
         for src in sources:
             article = src.hit.article
-            window = terms(src.text)
+            window = terms(f"{article.title}\n{src.text}")  # the model saw the headline too
             for s in src.sentences:
                 own = len(words & terms(article.text[s.start:s.end]))
                 covered = len(words & window) / len(words)
