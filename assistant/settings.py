@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=8, ge=1, le=64)
     embed_threads: int = Field(default=2, ge=1, le=64)
     llm: Literal["none", "local", "openai"] = Field(
-        default="none",
+        default="local",
         description="Answer backend: none (extractive), local (llama.cpp, bundled model), "
                     "openai (any OpenAI-compatible server).")
     llm_model: str = Field(default="qwen2.5-coder-1.5b-instruct",

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 from .answering import Answer
+from .chat import ChatSession
 from .core import Assistant
 
 
@@ -27,28 +28,49 @@ def render_sources(answer: Answer) -> str:
 def build(assistant: Assistant):
     import gradio as gr
 
-    lock = threading.Lock()  # one embedding session; questions take turns on 2 cores
+    lock = threading.Lock()  # one embedding session and one LLM: questions take turns on 2 cores
+    sessions: dict[str, ChatSession] = {}  # one conversation per browser tab
 
-    def respond(message: str, history: list) -> Iterator[str]:
+    def respond(message: str, history: list, request: gr.Request) -> Iterator[str]:
         if not message or not message.strip():
             yield "Please type a question about the articles."
             return
+        key = getattr(request, "session_hash", None) or "default"
+        if not history or key not in sessions:  # a new tab, or "clear": a clean conversation
+            sessions[key] = assistant.chat()
+        session = sessions[key]
         yield "_Searching the articles…_"
         with lock:
-            answer = assistant.ask(message)
+            text = ""
+            for event in session.stream(message):
+                if event.kind == "sources" and event.passages:
+                    titles = sorted({p.title for p in event.passages})
+                    yield "_Reading: " + "; ".join(html.escape(t) for t in titles[:3]) + " …_"
+                elif event.kind == "token":
+                    text += event.text
+                    yield text
+                elif event.answer is not None:
+                    answer = event.answer
+        head = ""
+        if answer.condensed_question:
+            head += f"_Read as: {html.escape(answer.condensed_question)}_\n\n"
+        if answer.notice:
+            head += f"_Note: {html.escape(answer.notice)}_\n\n"
         if answer.refused:
-            yield f"**{answer.answer}**"
+            yield head + f"**{answer.answer}**"
             return
-        # Stream the answer sentence by sentence, then the sources under it.
-        parts = re.split(r"(?<=\])\s", answer.answer)
-        for i in range(1, len(parts)):
-            yield " ".join(parts[:i])
-        yield answer.answer + "\n" + render_sources(answer)
+        if answer.mode == "extractive" and not text:
+            # stream the quoted sentences one by one
+            parts = re.split(r"(?<=\])\s", answer.answer)
+            for i in range(1, len(parts)):
+                yield head + " ".join(parts[:i])
+        yield head + answer.answer + "\n" + render_sources(answer)
 
     return gr.ChatInterface(
         respond,
         title="News assistant",
-        description="Answers come only from the indexed articles; every claim quotes its source.",
+        description="Answers come only from the indexed articles; every claim quotes its source. "
+                    "⚠ marks a generated sentence the articles do not support.",
         examples=["What did Campbell warn?", "What did Lammy urge Wang Yi to do?"],
         api_name="chat",
         analytics_enabled=False,

@@ -13,6 +13,8 @@ os.environ.update({
     "ANONYMIZED_TELEMETRY": "False",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
+    # Extractive unless a test asks for an LLM (tests/test_llm.py starts real llama.cpp servers).
+    "ASSISTANT_LLM": "none",
 })
 
 from assistant import Assistant, Settings  # noqa: E402

@@ -1,0 +1,117 @@
+"""Generation through a real llama.cpp server (SmolLM2-135M for the plumbing, Qwen 1.5B once),
+and the verifier every generated answer goes through."""
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.answering import extract
+from assistant.generate import build_sources, verify
+from assistant.llm import LocalServer, free_port
+from assistant.models import model_path
+from assistant.text import analyse
+
+SMOL = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="module")
+def smol_server(tmp_path_factory):
+    """A real llama.cpp server with the small model, spoken to as an 'openai' endpoint."""
+    server = LocalServer(model_path(SMOL), SMOL, log=tmp_path_factory.mktemp("llm") / "server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _generated(seed_index, server, **extra) -> Assistant:
+    return Assistant(Settings(index_dir=seed_index, llm="openai", llm_base_url=server.base_url,
+                              llm_api_key="local", llm_model=SMOL, **extra))
+
+
+def test_answer_streams_sources_first_then_text_then_a_verified_answer(seed_index, smol_server):
+    assistant = _generated(seed_index, smol_server)
+    events = list(assistant.stream("What did Lammy urge Wang Yi to do?"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "sources" and events[0].passages
+    assert kinds[-1] == "answer" and "token" in kinds
+    answer = events[-1].answer
+    assert answer.mode == "generated" and not answer.refused
+    assert answer.timings["first_token_ms"] > 0
+    assert answer.sentences and all(s.citations for s in answer.sentences if s.supported)
+    for citation in answer.citations:  # generated or not, quotes are the stored text
+        article = assistant.store.article(citation.article_id)
+        assert article.text[citation.start:citation.end] == citation.quote
+    assert "[1]" in answer.answer
+
+
+def test_verifier_corrects_a_fabricated_citation_and_catches_a_misquote(seed_assistant):
+    question = analyse("What did Campbell warn?")
+    hits = seed_assistant.retriever.search(question, 5)
+    candidates = extract(question, hits, seed_assistant.embedder, 0.5, 6, keep_within=0.0)
+    sources = build_sources(candidates, 3)
+    right = next(s.n for s in sources if "impact on the US-China relationship" in s.text)
+    generated = (
+        "Campbell said his team told China directly that if this continues it will have an "
+        "impact on the US-China relationship [7]. "
+        "Campbell said the US would \u201cnever accept any Chinese weapons in Ukraine at all\u201d [1]. "
+        "Campbell resigned from the State Department in March to join a bank [2]."
+    )
+    checks, support = verify(generated, sources, 0.6)
+    assert len(checks) == 3
+    fabricated, misquote, invented = checks
+    assert fabricated.supported and fabricated.citations == [right]  # [7] was never shown
+    assert "[7]" in fabricated.problem
+    assert not misquote.supported and misquote.problem.startswith("misquote")
+    assert not invented.supported and invented.problem == "no source supports it"
+    assert [i for i, _, _ in support] == [0]
+
+
+def test_a_killed_server_gives_the_extractive_answer_with_a_notice(seed_index, tmp_path):
+    server = LocalServer(model_path(SMOL), SMOL, log=tmp_path / "server.log")
+    server.start()
+    assistant = _generated(seed_index, server)
+    assert assistant.ask("What did Lammy urge Wang Yi to do?").mode == "generated"
+    server.process.kill()
+    server.process.wait()
+    answer = assistant.ask("What did Lammy urge Wang Yi to do?")
+    assert answer.mode == "extractive" and not answer.refused and answer.citations
+    assert "cannot be reached" in answer.notice and "extractive answer" in answer.notice
+
+
+def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index, smol_server):
+    down = Assistant(Settings(index_dir=seed_index, llm="openai", llm_api_key="x",
+                              llm_base_url=f"http://127.0.0.1:{free_port()}/v1"))
+    answer = down.ask("What did Campbell warn?")
+    assert answer.mode == "extractive" and answer.citations and "cannot be reached" in answer.notice
+    slow = _generated(seed_index, smol_server, llm_first_token_timeout=0.01)
+    answer = slow.ask("What did Campbell warn?")
+    assert answer.mode == "extractive" and answer.citations
+    assert "did not answer within" in answer.notice
+
+
+def test_follow_up_is_rewritten_by_the_llm_and_shown(seed_index, smol_server):
+    chat = _generated(seed_index, smol_server).chat()
+    chat.ask("What did Campbell warn?")
+    answer = chat.ask("Who was he speaking with?")
+    assert answer.condensed_question and answer.condensed_question != "Who was he speaking with?"
+
+
+def test_sessions_do_not_share_history_and_numbers_stay_stable(seed_index):
+    assistant = Assistant(Settings(index_dir=seed_index, llm="none"))
+    first, second = assistant.chat(), assistant.chat()
+    a1 = first.ask("What did Campbell warn?")
+    lone = second.ask("Who was he speaking with?")
+    assert lone.condensed_question is None  # nothing to resolve "he" against in this session
+    follow = first.ask("Who was he speaking with?")
+    assert follow.condensed_question == "Who was Campbell speaking with?"
+    assert "Orlins" in follow.answer
+    assert len(first.history) == 2 and len(second.history) == 1
+    again = first.ask("What did Campbell warn?")
+    assert [c.n for c in again.citations] == [c.n for c in a1.citations]  # same passages, same [n]
+
+
+def test_the_default_model_answers_the_campbell_question_citing_scmp(seed_index):
+    assistant = Assistant(Settings(index_dir=seed_index, llm="local"))
+    answer = assistant.ask("What did Campbell warn?")
+    assert answer.mode == "generated" and not answer.refused
+    assert answer.citations and answer.citations[0].source == "South China Morning Post"
+    assert answer.citations[0].path.endswith("003_ee12390e8f92d40b.txt")
