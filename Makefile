@@ -33,11 +33,11 @@ run: ingest
 	$(BIN)/assistant ui
 
 test: setup
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests evals
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff check assistant tests evals
 
 clean:
 	rm -rf $(VENV) index/chroma index/lexical index/*.json index/*.log

@@ -90,6 +90,7 @@ class SentenceCheck(BaseModel):
     citations: list[int]
     supported: bool
     problem: str | None = None  # why it is unsupported (or what was corrected)
+    support: float | None = None  # share of its content words its best source holds
 
 
 class Answer(BaseModel):

@@ -164,6 +164,8 @@ class Run:
     citations: list[dict]  # {"article", "article_id", "start", "end", "quote", "verified"}
     timings: dict[str, float]
     asked: str | None = None  # the standalone question a follow-up was rewritten into
+    mode: str | None = None  # ours: "generated" or "extractive"
+    sentences: list[dict] = field(default_factory=list)  # ours, generated: the verifier's checks
 
 
 def _name(path: str) -> str:
@@ -193,7 +195,8 @@ class Ours:
         ranked = [Ranked(_name(h.article.path), h.article.id, h.passage.start, h.passage.end,
                          h.passage.text) for h in hits]
         return Run(ranked, answer.answer, answer.refused, citations,
-                   {**answer.timings, "rank10_ms": round(rank_ms, 1)}, question)
+                   {**answer.timings, "rank10_ms": round(rank_ms, 1)}, question,
+                   answer.mode, [s.model_dump() for s in answer.sentences])
 
 
 def _top_answer(ranked: list[Ranked], article_text: Callable[[str], str]) -> tuple[str, list]:
@@ -287,7 +290,7 @@ class LlamaIndexBaseline:
             if not 1 <= n <= len(response.source_nodes):
                 continue  # a number it never showed: cited nothing
             node = response.source_nodes[n - 1].node
-            quote = node.get_content()
+            quote = re.sub(r"^Source \d+:\n", "", node.get_content())  # its own numbering label
             article = self.articles[node.metadata["article_id"]]
             start = article.text.find(quote)
             citations.append({"article": _name(article.path), "article_id": article.id,
@@ -403,6 +406,10 @@ def score(item: Item, run: Run, gold: list[GoldSpan],
                  "refused": run.refused, "answer": run.answer, "timings": run.timings}
     if run.asked and run.asked != item.question:
         row["condensed_question"] = run.asked
+    if run.mode:
+        row["mode"] = run.mode
+    if run.sentences:
+        row["sentences"] = run.sentences
     row["refusal_correct"] = run.refused == (not item.answerable)
     if group_of is not None:
         top = {r.article_id for r in run.ranked[:5]}
@@ -465,6 +472,10 @@ def aggregate(rows: list[dict]) -> dict:
         if cited else None
     metrics["refusal_accuracy"] = _mean([r["refusal_correct"] for r in rows])
     metrics["duplicates@5"] = _mean([r.get("duplicates@5") for r in rows])
+    answered = [r for r in rows if not r["refused"] and "mode" in r]
+    metrics["generated"] = _mean([r["mode"] == "generated" for r in answered])
+    checked = [s for r in rows for s in r.get("sentences", [])]
+    metrics["unsupported_sentences"] = _mean([not s["supported"] for s in checked])
     metrics["answered_when_answerable"] = _mean([not r["refused"] for r in answerable])
     unanswerable = [r for r in rows if not r["answerable"]]
     metrics["refused_when_unanswerable"] = _mean([r["refused"] for r in unanswerable])
@@ -575,7 +586,7 @@ def markdown(report: Report) -> str:
     keys = ["questions"] + [f"{lvl}_hit@{k}" for lvl in ("article", "passage") for k in K_VALUES]
     keys += ["article_mrr", "passage_mrr", "citation_precision", "quote_exactness",
              "answer_match", "answer_f1", "refusal_accuracy", "answered_when_answerable",
-             "refused_when_unanswerable", "duplicates@5"]
+             "refused_when_unanswerable", "duplicates@5", "generated", "unsupported_sentences"]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(_fmt(overall[n].get(key)) for n in names) + " |")
     for n in names:

@@ -124,10 +124,11 @@ def verify(text: str, sources: list[Source], threshold: float
             support.append((len(checks), best[2], best[3]))
             checks.append(SentenceCheck(text=sentence, citations=[n], supported=True,
                                         problem=f"cited [{bad[0]}], which was never shown"
-                                        if bad else None))
+                                        if bad else None, support=round(best[0], 3)))
         else:
             checks.append(SentenceCheck(text=sentence, citations=[n for n in claimed if n in by_n],
-                                        supported=False, problem=problem))
+                                        supported=False, problem=problem,
+                                        support=round(best[0], 3) if best else 0.0))
     return checks, support
 
 

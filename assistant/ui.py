@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from .answering import Answer
 from .chat import ChatSession
 from .core import Assistant
+from .errors import AssistantError
 
 
 def render_sources(answer: Answer) -> str:
@@ -31,7 +32,8 @@ def build(assistant: Assistant):
     lock = threading.Lock()  # one embedding session and one LLM: questions take turns on 2 cores
     sessions: dict[str, ChatSession] = {}  # one conversation per browser tab
 
-    def respond(message: str, history: list, request: gr.Request) -> Iterator[str]:
+    def respond(message: str, history: list, since: str = "", until: str = "",
+                sources: list[str] | None = None, request: gr.Request = None) -> Iterator[str]:
         if not message or not message.strip():
             yield "Please type a question about the articles."
             return
@@ -40,17 +42,23 @@ def build(assistant: Assistant):
             sessions[key] = assistant.chat()
         session = sessions[key]
         yield "_Searching the articles…_"
+        options = {"since": since.strip() or None, "until": until.strip() or None,
+                   "source": sources or None}
+        text, answer = "", None
         with lock:
-            text = ""
-            for event in session.stream(message):
-                if event.kind == "sources" and event.passages:
-                    titles = sorted({p.title for p in event.passages})
-                    yield "_Reading: " + "; ".join(html.escape(t) for t in titles[:3]) + " …_"
-                elif event.kind == "token":
-                    text += event.text
-                    yield text
-                elif event.answer is not None:
-                    answer = event.answer
+            try:
+                for event in session.stream(message, **options):
+                    if event.kind == "sources" and event.passages:
+                        titles = sorted({p.title for p in event.passages})
+                        yield "_Reading: " + "; ".join(html.escape(t) for t in titles[:3]) + " …_"
+                    elif event.kind == "token":
+                        text += event.text
+                        yield text
+                    elif event.answer is not None:
+                        answer = event.answer
+            except AssistantError as exc:  # e.g. a date the filter cannot read
+                yield f"**{html.escape(str(exc))}**"
+                return
         head = ""
         if answer.condensed_question:
             head += f"_Read as: {html.escape(answer.condensed_question)}_\n\n"
@@ -66,12 +74,24 @@ def build(assistant: Assistant):
                 yield head + " ".join(parts[:i])
         yield head + answer.answer + "\n" + render_sources(answer)
 
+    known_sources = sorted({e.get("source") for e in assistant.store.load_manifest().articles.values()
+                            if e.get("source")})
+    filters = [
+        gr.Textbox(value="", label="Published since",
+                   placeholder="2024, 2024-04, 2024-04-09, April 2024"),
+        gr.Textbox(value="", label="Published until", placeholder="2024-12-31"),
+        gr.Dropdown(choices=known_sources, value=[], multiselect=True,
+                    label="Sources (all when empty)"),
+    ]
     return gr.ChatInterface(
         respond,
+        additional_inputs=filters,
+        additional_inputs_accordion=gr.Accordion("Filters", open=False),
         title="News assistant",
         description="Answers come only from the indexed articles; every claim quotes its source. "
                     "⚠ marks a generated sentence the articles do not support.",
-        examples=["What did Campbell warn?", "What did Lammy urge Wang Yi to do?"],
+        examples=[["What did Campbell warn?", "", "", []],
+                  ["What did Lammy urge Wang Yi to do?", "", "", []]],
         api_name="chat",
         analytics_enabled=False,
     )

@@ -63,3 +63,14 @@ def test_ui_refusal_is_plain(ui):
     client, _ = ui
     reply = client.predict("What did Campbell say about North Korea?", api_name="/chat")
     assert "don't contain the answer" in reply and "Sources" not in reply
+
+
+def test_ui_filters_restrict_the_articles(ui):
+    client, _ = ui
+    question = "What did Lammy urge Wang Yi to do?"
+    only_scmp = client.predict(question, "", "", ["South China Morning Post"], api_name="/chat")
+    assert "don't contain the answer" in only_scmp
+    only_bgnes = client.predict(question, "", "", ["BGNES"], api_name="/chat")
+    assert "take all measures" in only_bgnes
+    bad_date = client.predict("What did Campbell warn?", "someday", "", [], api_name="/chat")
+    assert "Cannot read the date" in bad_date
