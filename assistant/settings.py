@@ -50,7 +50,7 @@ class Settings(BaseSettings):
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
     unsupported: Literal["mark", "remove"] = Field(
         default="mark", description="What to do with generated sentences the articles don't support.")
-    support_threshold: float = Field(default=0.7, ge=0, le=1,
+    support_threshold: float = Field(default=0.8, ge=0, le=1,
                                      description="Share of a sentence's content words its passage must hold.")
     models_dir: Path | None = Field(default=None, description="Where bundled GGUFs are assembled.")
     max_quotes: int = Field(default=2, ge=1, le=10, description="Sentences in an extractive answer.")
