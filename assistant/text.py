@@ -117,6 +117,8 @@ class Question:
     wants: str | None  # "number", "time", "duration", "person", "place" or None
     counted: str | None  # for "how many X": the stem of X
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
+    focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
+    money: bool = False  # "what salary", "how much compensation": an amount of money
 
 
 def analyse(question: str) -> Question:
@@ -159,8 +161,26 @@ def analyse(question: str) -> Question:
     elif _opening_word(lowered) == "where":
         wants = "place"
     warning = any(w.startswith("warn") for w in lowered)
+    focus = None
+    # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is
+    # not like that: "in Oslo" answers it without the word "city".)
+    m = re.search(r"\b(?:name|names) of (?:the |a |an |his |her |their )?([a-z'-]+)", q)
+    if m and m.group(1) not in STOPWORDS | _VAGUE_FOCUS:
+        focus = stem(m.group(1))
+    money = wants == "number" and bool(re.search(
+        r"\b(?:what|which) (?:salary|price|cost|fee|fine|sum|amount of money)\b|"
+        r"\bhow much\b.*\b(?:salary|price|cost|fee|fined?|compensation|paid|pay|worth|money)\b", q))
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
-                    counted, _asked_speaker(question) if speech else frozenset())
+                    counted, _asked_speaker(question) if speech else frozenset(), focus, money)
+
+
+# "What happened", "what time": words that do not name the kind of answer
+_VAGUE_FOCUS = frozenset("""
+happened happens kind sort type time day date year month way thing things did does do is was
+were are has have had will would can could should percentage number share
+""".split())
+_MONEY = re.compile(r"[$£€¥]\s?\d|\b\d[\d,.]*\s*(?:dollars?|pounds?|euros?|francs?|yen|cents?|"
+                    r"million|billion)\b", re.IGNORECASE)
 
 
 _ASKED_SPEAKER = re.compile(
@@ -216,6 +236,10 @@ def starts_with_pronoun(sentence: str) -> bool:
 
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
     """Whether ``sentence`` has the kind of thing the question asks for."""
+    if question.focus and context_terms and question.focus not in context_terms:
+        return False  # "which airline": the answer names an airline
+    if question.money and not _MONEY.search(sentence):
+        return False
     if question.wants == "number":
         if not question.counted:
             return bool(_NUMBER.search(sentence))
