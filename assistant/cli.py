@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ask questions of news articles; every answer cites the exact passage.")
 err = Console(stderr=True)
 out = Console()
+
+
+@app.callback()
+def _main() -> None:
+    """Ask questions of news articles; every answer cites the exact passage."""
+    # SIGTERM (e.g. `kill`, a service manager) exits cleanly, so the local LLM server this
+    # process started is stopped too (atexit), not left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index folder (default: index/, or $ASSISTANT_INDEX_DIR).")

@@ -115,3 +115,32 @@ def test_the_default_model_answers_the_campbell_question_citing_scmp(seed_index)
     assert answer.mode == "generated" and not answer.refused
     assert answer.citations and answer.citations[0].source == "South China Morning Post"
     assert answer.citations[0].path.endswith("003_ee12390e8f92d40b.txt")
+
+
+def test_stopping_the_assistant_stops_its_local_server(seed_index):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "ASSISTANT_LLM": "local", "ASSISTANT_LLM_MODEL": SMOL}
+    chat = subprocess.Popen([sys.executable, "-m", "assistant", "chat", "--index", str(seed_index)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    chat.stdin.write("What did Lammy urge Wang Yi to do?\n")
+    chat.stdin.flush()
+    children: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not children:
+        found = subprocess.run(["pgrep", "-P", str(chat.pid)], capture_output=True, text=True)
+        children = [int(p) for p in found.stdout.split()]
+        time.sleep(0.5)
+    assert children, "the chat never started its llama.cpp server"
+    time.sleep(2)
+    chat.send_signal(signal.SIGTERM)
+    chat.wait(timeout=30)
+    time.sleep(1)
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone
