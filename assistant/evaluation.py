@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .answering import verify_citation
 from .articles import Article
 from .chat import Turn as ChatTurn
-from .chat import condense_fallback
 from .core import Assistant
 from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings
@@ -179,13 +178,13 @@ class Ours:
         self.assistant = assistant
 
     def run(self, item: Item) -> Run:
-        # a follow-up is made standalone first, as the chat does
-        question = condense_fallback(item.question, [ChatTurn(t.question, t.answer)
-                                                     for t in item.history])
+        # a follow-up is made standalone first, as in the chat (by the LLM when one is on)
+        answer = self.assistant.ask(item.question, history=[ChatTurn(t.question, t.answer)
+                                                            for t in item.history])
+        question = answer.condensed_question or item.question
         started = time.perf_counter()
         hits = self.assistant.retrieve(question, max(K_VALUES))
         rank_ms = (time.perf_counter() - started) * 1000
-        answer = self.assistant.ask(question)
         store = self.assistant.store
         citations = [
             {"article": _name(c.path), "article_id": c.article_id, "start": c.start, "end": c.end,
