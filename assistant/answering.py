@@ -174,6 +174,17 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
 
     ``trace``, when given, receives (sentence, why it was left out or its score) for debugging.
     """
+    return choose(score_sentences(question, hits, embedder, min_coverage, trace), max_quotes,
+                  keep_within)
+
+
+def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
+                    trace: list[tuple[str, str]] | None = None) -> list[_Candidate]:
+    """Every sentence of the hits' passages that qualifies as an answer, best first.
+
+    A sentence's score depends only on its own passage and article, so the candidates of a
+    subset of the hits are these, filtered.
+    """
     def skip(text: str, why: str) -> None:
         if trace is not None:
             trace.append((text, why))
@@ -242,6 +253,13 @@ def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage:
         candidates.append(_Candidate(hit, span, text, score))
         skip(text, f"score {score:.3f}")
     candidates.sort(key=lambda c: c.score, reverse=True)
+    return candidates
+
+
+def choose(candidates: list[_Candidate], max_quotes: int,
+           keep_within: float = KEEP_WITHIN) -> list[_Candidate]:
+    """The best ``max_quotes`` candidates scoring within ``keep_within`` of the best, no two
+    saying the same thing."""
     if not candidates:
         return []
     best = candidates[0].score

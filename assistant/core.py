@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from . import generate
-from .answering import REFUSAL, Answer, Copy, compose, extract, passage_view
+from .answering import REFUSAL, Answer, Copy, choose, compose, passage_view, score_sentences
 from .chat import ChatSession, Event, Turn, condense_fallback
 from .dates import TimeScope, parse_day, time_scope
 from .embedding import MiniLM
@@ -101,20 +101,18 @@ class Assistant:
         passages = [passage_view(hit) for hit in hits]
         retrieved = time.perf_counter()
         yield Event("sources", passages=passages, condensed_question=asked)
-        pool = hits
+        # every qualifying sentence, scored once for the quotes and the LLM's context alike
+        pool = score_sentences(analysed, hits, self.embedder, self.settings.min_coverage)
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
-            newest = [h for h in hits if h.article.id == hits[0].article.id]
-            if extract(analysed, newest, self.embedder, self.settings.min_coverage, 1):
-                pool = newest
-        chosen = extract(analysed, pool, self.embedder, self.settings.min_coverage,
-                         self.settings.max_quotes)
+            newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
+            pool = newest or pool
+        chosen = choose(pool, self.settings.max_quotes)
         timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
         mode, checks = "extractive", []
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
         refused = not chosen
         if chosen and self.llm.enabled:
-            candidates = extract(analysed, pool, self.embedder, self.settings.min_coverage,
-                                 self.settings.llm_passages * 2, keep_within=0.0)
+            candidates = choose(pool, self.settings.llm_passages * 2, keep_within=0.0)
             sources = generate.build_sources(candidates, self.settings.llm_passages)
             generated = ""
             try:

@@ -102,11 +102,9 @@ class Retriever:
             admitted = np.array([pid.rsplit(":", 1)[0] in visible for pid in lexical.ids], dtype=bool)
             bm25 = np.where(admitted, bm25, 0.0) if len(bm25) else bm25
         best = float(bm25.max()) if len(bm25) else 0.0
-        bm25_by_id: dict[str, float] = {}
-        if best > 0:
-            top = np.argsort(-bm25)[: self.candidates]
-            bm25_by_id = {lexical.ids[i]: float(bm25[i]) / best for i in top if bm25[i] > 0}
-            missing = [pid for pid in bm25_by_id if pid not in found]
+        if best > 0:  # BM25's own candidates join the dense ones
+            top = [lexical.ids[i] for i in np.argsort(-bm25)[: self.candidates] if bm25[i] > 0]
+            missing = [pid for pid in top if pid not in found]
             for passage, dense in self._dense_scores(missing, vector):
                 found[passage.id] = (passage, dense)
         hits = []
@@ -114,9 +112,7 @@ class Retriever:
             article = self.store.article(passage.article_id)
             context = terms(f"{article.title}\n{passage.text}")
             names = (len(question.names & context) / len(question.names)) if question.names else 0
-            lex = bm25_by_id.get(pid)
-            if lex is None:
-                lex = _scaled(lexical, pid, bm25, best)
+            lex = _scaled(lexical, pid, bm25, best)
             speaks = bool(question.speaker & speaker_terms(passage_speakers(article, passage)))
             score = (dense + BM25_WEIGHT * lex + LEXICAL_WEIGHT * coverage(question, context)
                      + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks)
