@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
@@ -14,7 +18,7 @@ from .chat import ChatSession, Event, Turn, condense_fallback
 from .dates import TimeScope, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError
-from .ingest import IngestReport, Progress, ingest
+from .ingest import IngestReport, Progress, ingest, remove
 from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
@@ -59,6 +63,55 @@ class Assistant:
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
                       prune=prune, progress=progress)
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where articles added through the UI (uploaded or pasted) are kept."""
+        return Path(self.settings.index_dir) / "uploads"
+
+    def upload(self, files: Iterable[str | Path], progress: Progress | None = None
+               ) -> IngestReport:
+        """Keep copies of these files in ``uploads_dir`` and ingest them, as the CLI would."""
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for file in map(Path, files):
+            target = self.uploads_dir / file.name
+            if target.exists() and target.read_bytes() != file.read_bytes():
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+                target = target.with_name(f"{file.stem}-{digest}{file.suffix}")
+            if not target.exists():
+                shutil.copyfile(file, target)
+            kept.append(target)
+        return self.ingest(kept, progress=progress)
+
+    def add_text(self, text: str, title: str = "", source: str = "", published: str = ""
+                 ) -> IngestReport:
+        """Ingest an article given as text (pasted in the UI); kept as JSON in ``uploads_dir``."""
+        record = {"title": title.strip(), "source": source.strip(),
+                  "published": published.strip(), "text": text}
+        raw = json.dumps(record, ensure_ascii=False)
+        slug = re.sub(r"[^a-z0-9]+", "-", (title or text[:40]).lower()).strip("-")[:40] or "article"
+        path = self.uploads_dir / f"pasted-{slug}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}.json"
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(raw, encoding="utf-8")
+        return self.ingest([path])
+
+    def articles(self) -> list[dict]:
+        """The indexed articles (key, id, title, source, published, path), newest first."""
+        entries = [{"key": key, **entry} for key, entry in self.store.load_manifest().articles.items()]
+        entries.sort(key=lambda e: e["title"].casefold())
+        return sorted(entries, key=lambda e: e.get("published") or "", reverse=True)
+
+    def remove(self, keys: Iterable[str]) -> IngestReport:
+        """Take articles out of the index by key; files in ``uploads_dir`` go with them."""
+        keys = list(keys)
+        paths = {e["path"] for k, e in self.store.load_manifest().articles.items() if k in keys}
+        report = remove(keys, self.store, self.embedder, self.settings.passage_tokens)
+        still = {e["path"] for e in self.store.load_manifest().articles.values()}
+        for path in map(Path, paths - still):
+            if path.parent == self.uploads_dir.resolve():
+                path.unlink(missing_ok=True)
+        return report
+
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None
                  ) -> list[Hit]:
         """The ``k`` passages that best match the question, best first."""
@@ -68,30 +121,32 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, *, since: date | str | None = None,
             until: date | str | None = None, source: str | Sequence[str] | None = None,
-            history: Sequence[Turn] = ()) -> Answer:
+            history: Sequence[Turn] = (), use_llm: bool = True) -> Answer:
         """Answer from the articles only, with verified citations; refuse when they don't say.
 
         ``since``/``until`` (dates, or "2024-04", "April 2024") and ``source`` restrict the
         articles used; a time the question names ("in April 2024", "last week") does too.
-        ``history`` (earlier turns) makes a follow-up standalone first.
+        ``history`` (earlier turns) makes a follow-up standalone first. ``use_llm=False`` gives
+        the extractive answer even when an LLM backend is configured.
         """
         answer = None
         for event in self.stream(question, k, since=since, until=until, source=source,
-                                 history=history):
+                                 history=history, use_llm=use_llm):
             answer = event.answer or answer
         return answer
 
     def stream(self, question: str, k: int | None = None, *, since: date | str | None = None,
                until: date | str | None = None, source: str | Sequence[str] | None = None,
-               history: Sequence[Turn] = ()) -> Iterator[Event]:
+               history: Sequence[Turn] = (), use_llm: bool = True) -> Iterator[Event]:
         """The answer as it comes: the sources at once, then text, then the verified Answer."""
         question = question.strip()
+        generating = use_llm and self.llm.enabled
         started = time.perf_counter()
         filters = make_filters(since, until, source)
         asked = question
         notice = None
         if history:
-            asked, notice = self._condense(question, history)
+            asked, notice = self._condense(question, history, generating)
         filters, scope = self._filters(asked, filters)
         # "in April 2024" is answered by the filter; its words are not in the article text
         analysed = analyse(scope.without(asked))
@@ -111,7 +166,7 @@ class Assistant:
         mode, checks = "extractive", []
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
         refused = not chosen
-        if chosen and self.llm.enabled:
+        if chosen and generating:
             candidates = choose(pool, self.settings.llm_passages * 2, keep_within=0.0)
             sources = generate.build_sources(candidates, self.settings.llm_passages)
             generated = ""
@@ -152,9 +207,10 @@ class Assistant:
             sentences=checks, notice=notice,
         ))
 
-    def _condense(self, question: str, history: Sequence[Turn]) -> tuple[str, str | None]:
+    def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
+                  ) -> tuple[str, str | None]:
         """A follow-up made standalone: by the LLM when one is on, else by rule."""
-        if self.llm.enabled:
+        if use_llm:
             try:
                 return generate.condense(self.llm, question, list(history)), None
             except LLMError as exc:

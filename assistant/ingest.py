@@ -86,15 +86,38 @@ def ingest(
                 del manifest.articles[key]
                 report.removed.append(entry.get("title", key))
         store.save_manifest(manifest)
-    # Replaced, pruned and crash-orphaned passages go only now that the manifest no longer
-    # points at them.
+    _finish(manifest, store, embedder, passage_tokens)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove(keys: Iterable[str], store: Store, embedder: MiniLM, passage_tokens: int
+           ) -> IngestReport:
+    """Take articles (by manifest key) out of the index; their files are left alone."""
+    started = time.perf_counter()
+    report = IngestReport()
+    manifest = store.load_manifest()
+    for key in keys:
+        entry = manifest.articles.pop(key, None)
+        if entry is None:
+            report.errors.append(ArticleError(key, "not in the index"))
+        else:
+            report.removed.append(entry.get("title", key))
+    store.save_manifest(manifest)  # the commit point: from here on the articles are gone
+    _finish(manifest, store, embedder, passage_tokens)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _finish(manifest: Manifest, store: Store, embedder: MiniLM, passage_tokens: int) -> None:
+    """Bring everything derived from the committed manifest up to date."""
+    # Replaced, pruned, removed and crash-orphaned passages go only now that the manifest no
+    # longer points at them.
     store.remove_orphans(manifest)
     if manifest.articles:
         dedupe.update(store, manifest)  # which articles are copies of which
         # BM25 over the committed passages, saved beside Chroma
         store.lexical(manifest, lambda a: split_passages(a, embedder.count_tokens, passage_tokens))
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder: MiniLM,

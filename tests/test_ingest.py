@@ -121,3 +121,32 @@ def test_killed_ingest_leaves_previous_index_usable_and_rerun_converges(corpus, 
     assert _stored_passages(index) == _stored_passages(clean)
     assert json.loads(manifest.read_text())["articles"] == json.loads(
         (clean / "manifest.json").read_text())["articles"]
+
+
+def test_uploaded_and_pasted_articles_are_kept_searchable_and_removable(corpus, tmp_path):
+    index = tmp_path / "index"
+    assistant = _assistant(index)
+    assistant.ingest([corpus])
+    ferry = Path(__file__).parent / "data" / "harbour_ferry.md"
+    report = assistant.upload([ferry])
+    assert len(report.added) == 1 and (index / "uploads" / "harbour_ferry.md").is_file()
+    pasted = assistant.add_text("Head librarian Omar Castell said 3,200 residents signed the petition.",
+                                title="Library opens on Sundays", source="Town Gazette",
+                                published="2024-06-01")
+    assert len(pasted.added) == 1
+    entries = {e["title"]: e for e in assistant.articles()}
+    assert entries["Library opens on Sundays"]["published"] == "2024-06-01"
+    answer = assistant.ask("What did Marta Ilves say about the night service?")
+    assert not answer.refused and answer.citations[0].source == "Coastal Courier"
+
+    removed = assistant.remove([entries["Harbour ferry operator halts night crossings after "
+                                         "engine-room fire"]["key"], "no-such-key"])
+    assert len(removed.removed) == 1 and "not in the index" in str(removed.errors[0])
+    assert assistant.ask("What did Marta Ilves say about the night service?").refused
+    assert not (index / "uploads" / "harbour_ferry.md").exists()  # it would come back otherwise
+    assert not any("Ilves" in text for text in _stored_passages(index).values())
+    assert len(assistant.articles()) == 3
+    # the seed articles' own files are left alone when they are deleted from the index
+    lammy = next(e for e in assistant.articles() if "000_" in e["path"])
+    assistant.remove([lammy["key"]])
+    assert Path(lammy["path"]).is_file() and len(assistant.articles()) == 2

@@ -77,6 +77,15 @@ def test_a_killed_server_gives_the_extractive_answer_with_a_notice(seed_index, t
     assert "cannot be reached" in answer.notice and "extractive answer" in answer.notice
 
 
+def test_use_llm_false_answers_extractively_without_asking_the_model(seed_index, smol_server):
+    events = list(_generated(seed_index, smol_server).stream("What did Lammy urge Wang Yi to do?",
+                                                             use_llm=False))
+    answer = events[-1].answer
+    assert "token" not in [e.kind for e in events]
+    assert answer.mode == "extractive" and "first_token_ms" not in answer.timings
+    assert "take all measures" in answer.answer
+
+
 def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index, smol_server):
     down = Assistant(Settings(index_dir=seed_index, llm="openai", llm_api_key="x",
                               llm_base_url=f"http://127.0.0.1:{free_port()}/v1"))
