@@ -13,7 +13,11 @@ export ANONYMIZED_TELEMETRY := False
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: setup run ingest test lint clean
+# Debian's chromium for the browser tests (Playwright's own browser download is not possible here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: setup browser run ingest test lint clean
 
 setup: $(VENV)/.installed
 
@@ -32,7 +36,11 @@ ingest: setup
 run: ingest
 	$(BIN)/assistant ui
 
-test: setup
+browser:
+	test -x $(CHROMIUM) || $(SUDO) apt-get install -y -qq chromium \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+test: setup browser
 	$(BIN)/ruff check assistant tests evals
 	$(BIN)/python -m pytest
 

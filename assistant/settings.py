@@ -64,8 +64,10 @@ class Settings(BaseSettings):
         default=None,
         description="The day 'last week' is counted from; default: the newest article's date.",
     )
-    ui_host: str = "127.0.0.1"
+    ui_host: str = Field(default="127.0.0.1", description="Address the UI binds to.")
     ui_port: int = 7860
+    ui_auth: str | None = Field(
+        default=None, description="Login for a shared UI: 'user:password', several comma-separated.")
 
     @classmethod
     def settings_customise_sources(

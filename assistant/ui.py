@@ -1,104 +1,419 @@
-"""The Gradio chat UI: streamed answers, each followed by its sources with the quoted passages."""
+"""The Gradio UI: a chat whose answers stream with clickable [n], a sources panel beside it (each
+cited passage with the quoted spans highlighted), filters and settings, "new chat", and an
+Articles tab to upload or paste articles, list them and delete them.
+
+Everything goes through the one ``Assistant``: the UI only renders what it returns. One
+conversation per browser tab lives in a ``gr.State``.
+"""
 
 from __future__ import annotations
 
 import html
+import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from .answering import Answer
+from .answering import Answer, Citation, verify_citation
 from .chat import ChatSession
 from .core import Assistant
-from .errors import AssistantError
+from .errors import AssistantError, SettingsError
+from .generate import UNSUPPORTED_MARK
+from .ingest import IngestReport
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = ["What did Campbell warn?", "What did Lammy urge Wang Yi to do?"]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"]
+
+CSS = """
+.answer .cite { font-weight: 600; text-decoration: none; cursor: pointer; }
+.answer .unsupported { background: #fff3cd; border-bottom: 2px dotted #b58100; }
+.answer .read-as, .answer .notice { color: #555; font-style: italic; margin-bottom: .4em; }
+.answer .refusal { border-left: 4px solid #6c8ebf; padding: .2em .6em; background: #eef3fb; }
+.answer .error { border-left: 4px solid #c0392b; padding: .2em .6em; background: #fdecea; }
+.answer .cited-list { font-size: .85em; color: #555; margin-top: .5em; }
+.answer .mode { font-style: italic; margin-top: .2em; }
+#sources-panel .card { border: 1px solid #ddd; border-radius: 8px; padding: .6em .8em;
+  margin-bottom: .7em; transition: box-shadow .3s, border-color .3s; }
+#sources-panel .card.flash { border-color: #f0a500; box-shadow: 0 0 0 3px #f7d88a; }
+#sources-panel .card .meta { font-size: .85em; color: #555; }
+#sources-panel .card .passage { font-size: .92em; line-height: 1.45; margin: .4em 0 0;
+  white-space: pre-wrap; }
+#sources-panel mark { background: #ffe58a; padding: 0 .1em; }
+#sources-panel .verified { color: #217a3c; font-size: .8em; }
+#sources-panel .hint { color: #666; font-size: .9em; }
+"""
+
+# [n] in an answer scrolls the sources panel to passage n and flashes it.
+JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a.cite, a[href^="#source-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const n = (link.getAttribute('href') || '').replace('#source-', '');
+    const card = document.getElementById('source-' + n);
+    if (!card) return;
+    const folded = card.closest('details');
+    if (folded) folded.open = true;
+    card.scrollIntoView({behavior: 'smooth', block: 'center'});
+    card.classList.add('flash');
+    setTimeout(() => card.classList.remove('flash'), 1600);
+  }, true);
+}
+"""
 
 
-def render_sources(answer: Answer) -> str:
-    """Markdown for the sources of an answer: title, source, date, and the quoted passage."""
-    if answer.refused or not answer.citations:
-        return ""
-    lines = ["", "---", "**Sources**", ""]
-    for c in answer.citations:
-        meta = " · ".join(x for x in (c.source, c.published) if x)
-        lines.append(f"**[{c.n}] {html.escape(c.title)}**" + (f" — {html.escape(meta)}" if meta else ""))
-        lines.append(f"> {html.escape(c.quote)}")
-        lines.append("")
+@dataclass
+class Card:
+    """One passage cited in this conversation, with every span the answers quoted from it."""
+
+    n: int
+    citation: Citation  # the first citation of it (title, source, date, copies)
+    text: str  # the passage (or, if it was not retrieved, the quote alone)
+    start: int  # offset of ``text`` in the article
+    spans: set[tuple[int, int]] = field(default_factory=set)  # article offsets
+    verified: bool = True
+
+
+@dataclass
+class Conversation:
+    """What one browser tab holds: the chat session and the passages cited so far."""
+
+    session: ChatSession
+    cards: dict[int, Card] = field(default_factory=dict)
+    latest: list[int] = field(default_factory=list)  # the numbers the last answer cited
+
+    def add(self, answer: Answer, assistant: Assistant) -> None:
+        self.latest = []
+        for c in answer.citations:
+            card = self.cards.get(c.n)
+            if card is None:
+                passage = next((p for p in answer.passages if p.article_id == c.article_id
+                                and p.start <= c.start and c.end <= p.end), None)
+                text, start = (passage.text, passage.start) if passage else (c.quote, c.start)
+                card = self.cards[c.n] = Card(c.n, c, text, start)
+            if c.n not in self.latest:
+                card.spans = set()  # highlight what this answer quotes from it
+            card.spans.add((c.start, c.end))
+            card.verified = card.verified and verify_citation(c, assistant.store.article(c.article_id))
+            if c.n not in self.latest:
+                self.latest.append(c.n)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def cite_links(escaped: str) -> str:
+    """[n] → a link to source card n (on already escaped text)."""
+    return re.sub(r"\[(\d+)\]", r'<a class="cite" href="#source-\1">[\1]</a>', escaped)
+
+
+def answer_html(answer: Answer) -> str:
+    """The chat message of a finished answer."""
+    parts = ['<div class="answer">']
+    if answer.condensed_question:
+        parts.append(f'<div class="read-as">Read as: {html.escape(answer.condensed_question)}</div>')
+    if answer.notice:
+        parts.append(f'<div class="notice">Note: {html.escape(answer.notice)}</div>')
+    if answer.refused:
+        parts.append(f'<div class="refusal">{html.escape(answer.answer)}</div></div>')
+        return "".join(parts)
+    body = html.escape(answer.answer)
+    for s in answer.sentences:
+        if not s.supported:  # "⚠ sentence" → a marked span that says why
+            marked = html.escape(f"{UNSUPPORTED_MARK} {s.text}")
+            why = html.escape(s.problem or "not supported by the cited articles", quote=True)
+            body = body.replace(marked, f'<span class="unsupported" title="{why}">{marked}</span>', 1)
+    parts.append(f'<div class="text">{cite_links(body)}</div>')
+    by_article: dict[str, list[Citation]] = {}  # [1] [2] Title — Source · date
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        by_article.setdefault(c.article_id, []).append(c)
+    items = []
+    for cs in by_article.values():
+        links = " ".join(dict.fromkeys(f'<a class="cite" href="#source-{c.n}">[{c.n}]</a>'
+                                       for c in cs))
+        items.append(f"{links} {html.escape(cs[0].title)} — {html.escape(_meta(cs[0]))}")
+    how = ("Written by the LLM; each sentence checked against the passage it cites."
+           if answer.mode == "generated" else "Quoted from the articles.")
+    parts.append('<div class="cited-list">' + "<br>".join(items)
+                 + f'<div class="mode">{how}</div></div></div>')
+    return "".join(parts)
+
+
+def _meta(c) -> str:
+    return f"{c.source or 'source unknown'} · {c.published or 'undated'}"
+
+
+def _highlighted(card: Card) -> str:
+    out, at = [], 0
+    for start, end in sorted(card.spans):
+        a, b = max(start - card.start, at), min(end - card.start, len(card.text))
+        if a >= b:
+            continue
+        out += [html.escape(card.text[at:a]), f"<mark>{html.escape(card.text[a:b])}</mark>"]
+        at = b
+    out.append(html.escape(card.text[at:]))
+    return "".join(out)
+
+
+def _card_html(card: Card) -> str:
+    c = card.citation
+    meta = _meta(c)
+    copies = ""
+    if c.copies:
+        copies = '<div class="meta">Also printed in: ' + "; ".join(
+            html.escape(_meta(cp))
+            for cp in c.copies) + "</div>"
+    check = ('<span class="verified">✓ quote matches the stored article</span>' if card.verified
+             else '<span class="unsupported">quote does not match the stored article</span>')
+    return (f'<div class="card" id="source-{card.n}"><div><b>[{card.n}] {html.escape(c.title)}</b>'
+            f"</div><div class=\"meta\">{html.escape(meta)}</div>{copies}"
+            f'<blockquote class="passage">{_highlighted(card)}</blockquote>{check}</div>')
+
+
+def sources_html(conversation: Conversation | None, reading: list | None = None) -> str:
+    """The sources panel: the last answer's passages, then those cited earlier in this chat."""
+    if reading is not None:
+        titles = list(dict.fromkeys(f"{p.title} — {p.source or ''}".rstrip(" —") for p in reading))
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in titles)
+        return f'<div class="hint">Reading {len(reading)} passages from:</div><ul>{items}</ul>'
+    if conversation is None or not conversation.cards:
+        return ('<div class="hint">Sources appear here: each cited passage with the quoted words '
+                "highlighted. Click a [n] in an answer to jump to it.</div>")
+    latest = [conversation.cards[n] for n in conversation.latest]
+    earlier = [c for n, c in sorted(conversation.cards.items()) if n not in conversation.latest]
+    out = []
+    if latest:
+        out.append("<h4>Sources of the last answer</h4>" + "".join(map(_card_html, latest)))
+    if earlier:
+        out.append(f"<details><summary>Cited earlier in this chat ({len(earlier)})</summary>"
+                   + "".join(map(_card_html, earlier)) + "</details>")
+    return "".join(out)
+
+
+def report_markdown(report: IngestReport, names: dict[str, str] | None = None) -> str:
+    """An ingest report for the page: the summary, then one line per file that failed."""
+    names = names or {}
+    lines = [report.summary()]
+    for error in report.errors:
+        where = names.get(error.path, Path(error.path.split(" (")[0].split(":")[0]).name)
+        lines.append(f"- **{html.escape(where)}**: {html.escape(error.problem)}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the page
 
 
 def build(assistant: Assistant):
     import gradio as gr
 
-    lock = threading.Lock()  # one embedding session and one LLM: questions take turns on 2 cores
-    sessions: dict[str, ChatSession] = {}  # one conversation per browser tab
+    settings = assistant.settings
+    lock = threading.Lock()  # one embedding session and one LLM: requests take turns on 2 cores
+    llm_available = settings.llm != "none"
 
-    def respond(message: str, history: list, since: str = "", until: str = "",
-                sources: list[str] | None = None, request: gr.Request = None) -> Iterator[str]:
+    def source_choices() -> list[str]:
+        return sorted({e["source"] for e in assistant.articles() if e.get("source")})
+
+    def article_rows() -> list[list[str]]:
+        return [[e["title"], e.get("source") or "", e.get("published") or "", Path(e["path"]).name]
+                for e in assistant.articles()]
+
+    def article_choices() -> list[tuple[str, str]]:
+        return [(f"{e['title']} — {e.get('source') or 'no source'}"
+                 + (f" ({e['published']})" if e.get("published") else ""), e["key"])
+                for e in assistant.articles()]
+
+    def respond(message: str, chat: list, conversation: Conversation | None, since: str,
+                until: str, sources: list[str] | None, k: float, use_llm: bool) -> Iterator:
+        chat = list(chat or [])
         if not message or not message.strip():
-            yield "Please type a question about the articles."
+            yield chat, gr.skip(), conversation, ""
             return
-        key = getattr(request, "session_hash", None) or "default"
-        if not history or key not in sessions:  # a new tab, or "clear": a clean conversation
-            sessions[key] = assistant.chat()
-        session = sessions[key]
-        yield "_Searching the articles…_"
-        options = {"since": since.strip() or None, "until": until.strip() or None,
-                   "source": sources or None}
+        conversation = conversation or Conversation(assistant.chat())
+        chat += [{"role": "user", "content": message},
+                 {"role": "assistant", "content": '<div class="answer"><i>Searching the articles…</i></div>'}]
+        yield chat, gr.skip(), conversation, ""
+        options = {"since": (since or "").strip() or None, "until": (until or "").strip() or None,
+                   "source": sources or None, "k": int(k), "use_llm": bool(use_llm)}
         text, answer = "", None
         with lock:
             try:
-                for event in session.stream(message, **options):
-                    if event.kind == "sources" and event.passages:
-                        titles = sorted({p.title for p in event.passages})
-                        yield "_Reading: " + "; ".join(html.escape(t) for t in titles[:3]) + " …_"
+                for event in conversation.session.stream(message, **options):
+                    if event.kind == "sources":
+                        yield chat, sources_html(conversation, event.passages), conversation, ""
                     elif event.kind == "token":
                         text += event.text
-                        yield text
+                        chat[-1] = {"role": "assistant", "content":
+                                    f'<div class="answer">{cite_links(html.escape(text))}</div>'}
+                        yield chat, gr.skip(), conversation, ""
                     elif event.answer is not None:
                         answer = event.answer
-            except AssistantError as exc:  # e.g. a date the filter cannot read
-                yield f"**{html.escape(str(exc))}**"
+            except Exception as exc:  # a date the filter cannot read, no index yet, a bug
+                if not isinstance(exc, AssistantError):
+                    log.exception("answering %r failed", message)
+                chat[-1] = {"role": "assistant",
+                            "content": f'<div class="answer"><div class="error">{html.escape(str(exc))}'
+                                       "</div></div>"}
+                yield chat, sources_html(conversation), conversation, ""
                 return
-        head = ""
-        if answer.condensed_question:
-            head += f"_Read as: {html.escape(answer.condensed_question)}_\n\n"
-        if answer.notice:
-            head += f"_Note: {html.escape(answer.notice)}_\n\n"
-        if answer.refused:
-            yield head + f"**{answer.answer}**"
-            return
-        if answer.mode == "extractive" and not text:
-            # stream the quoted sentences one by one
-            parts = re.split(r"(?<=\])\s", answer.answer)
-            for i in range(1, len(parts)):
-                yield head + " ".join(parts[:i])
-        yield head + answer.answer + "\n" + render_sources(answer)
+        conversation.add(answer, assistant)
+        chat[-1] = {"role": "assistant", "content": answer_html(answer)}
+        yield chat, sources_html(conversation), conversation, ""
 
-    known_sources = sorted({e.get("source") for e in assistant.store.load_manifest().articles.values()
-                            if e.get("source")})
-    filters = [
-        gr.Textbox(value="", label="Published since",
-                   placeholder="2024, 2024-04, 2024-04-09, April 2024"),
-        gr.Textbox(value="", label="Published until", placeholder="2024-12-31"),
-        gr.Dropdown(choices=known_sources, value=[], multiselect=True,
-                    label="Sources (all when empty)"),
-    ]
-    return gr.ChatInterface(
-        respond,
-        additional_inputs=filters,
-        additional_inputs_accordion=gr.Accordion("Filters", open=False),
-        title="News assistant",
-        description="Answers come only from the indexed articles; every claim quotes its source. "
-                    "⚠ marks a generated sentence the articles do not support.",
-        examples=[["What did Campbell warn?", "", "", []],
-                  ["What did Lammy urge Wang Yi to do?", "", "", []]],
-        api_name="chat",
-        analytics_enabled=False,
-    )
+    def new_chat():
+        return [], None, sources_html(None), ""
+
+    def after_change(report: IngestReport, names: dict[str, str] | None = None):
+        return (report_markdown(report, names), gr.update(value=article_rows()),
+                gr.update(choices=article_choices(), value=[]),
+                gr.update(choices=source_choices()))
+
+    def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        if not files:
+            return "Choose one or more article files first.", gr.skip(), gr.skip(), gr.skip()
+        names = {}
+
+        def step(done: int, total: int, current: str) -> None:
+            progress((done, total), desc=f"Indexing {Path(current).name}" if current else "Indexing",
+                     unit="files")
+
+        with lock:
+            report = assistant.upload(files, progress=step)
+        for f in files:
+            names[str((assistant.uploads_dir / Path(f).name).resolve())] = Path(f).name
+        return after_change(report, names)
+
+    def paste(title: str, source: str, published: str, text: str):
+        if not text or not text.strip():
+            return "Paste the article's text first.", gr.skip(), gr.skip(), gr.skip()
+        with lock:
+            report = assistant.add_text(text, title, source, published)
+        return after_change(report, {})
+
+    def delete_chosen(keys: list[str] | None):
+        if not keys:
+            return "Choose the articles to delete first.", gr.skip(), gr.skip(), gr.skip()
+        with lock:
+            report = assistant.remove(keys)
+        return after_change(report)
+
+    def ask_api(question: str, since: str = "", until: str = "", sources: list[str] | None = None,
+                k: int = settings.top_k, use_llm: bool = True) -> str:
+        """One question, no conversation: the Answer as JSON, as the CLI's --json prints it."""
+        with lock:
+            try:
+                answer = assistant.ask(question, int(k), since=(since or "").strip() or None,
+                                       until=(until or "").strip() or None,
+                                       source=sources or None, use_llm=use_llm)
+            except AssistantError as exc:
+                raise gr.Error(str(exc)) from exc
+        return answer.model_dump_json()
+
+    def delete_api(keys: list[str]) -> str:
+        """Take articles out of the index by key; the summary of what was removed."""
+        with lock:
+            return assistant.remove(keys).summary()
+
+    def articles_api() -> str:
+        """The indexed articles as JSON: key, id, title, source, published, path."""
+        return json.dumps(assistant.articles())
+
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
+        conversation = gr.State(None)  # one per browser tab
+        gr.Markdown("## News assistant\nAnswers come only from the indexed articles, and every "
+                    "claim quotes its source. ⚠ marks a generated sentence the articles do not "
+                    "support.")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat",
+                                     sanitize_html=True, buttons=["copy"])
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
+                                     scale=5, autofocus=True, elem_id="question")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                with gr.Row():
+                    fresh = gr.Button("New chat", size="sm", elem_id="new-chat")
+                gr.Examples(EXAMPLES, inputs=box, label="Try")
+                with gr.Accordion("Filters and settings", open=False, elem_id="filters"):
+                    with gr.Row():
+                        since = gr.Textbox(label="Published since", elem_id="since",
+                                           placeholder="2024, 2024-04, April 2024")
+                        until = gr.Textbox(label="Published until", elem_id="until",
+                                           placeholder="2024-12-31")
+                    sources = gr.Dropdown(choices=source_choices(), value=[], multiselect=True,
+                                          label="Sources (all when empty)", elem_id="sources")
+                    k = gr.Slider(1, 20, value=settings.top_k, step=1, elem_id="k",
+                                  label="Passages to retrieve")
+                    use_llm = gr.Checkbox(
+                        value=llm_available, interactive=llm_available, elem_id="use-llm",
+                        label="Write the answer with the LLM (off: quote the best sentences)",
+                        info=None if llm_available else "No LLM backend is set (llm = none).")
+            with gr.Column(scale=2):
+                panel = gr.HTML(sources_html(None), elem_id="sources-panel",
+                                label="Sources")
+        with gr.Tab("Articles"):
+            status = gr.Markdown(elem_id="ingest-status")
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES,
+                                    label="Upload articles (.txt .md .html .json .jsonl)",
+                                    elem_id="upload")
+                    add_files = gr.Button("Add the files", variant="primary", elem_id="add-files")
+                with gr.Column():
+                    p_title = gr.Textbox(label="Title", elem_id="paste-title")
+                    with gr.Row():
+                        p_source = gr.Textbox(label="Source", elem_id="paste-source")
+                        p_date = gr.Textbox(label="Published", placeholder="2024-04-09",
+                                            elem_id="paste-date")
+                    p_text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
+                    add_text = gr.Button("Add the article", elem_id="add-text")
+            table = gr.Dataframe(article_rows, headers=["Title", "Source", "Published", "File"],
+                                 interactive=False, label="Indexed articles", elem_id="articles")
+            with gr.Row():
+                doomed = gr.Dropdown(choices=article_choices(), value=[], multiselect=True,
+                                     label="Articles to delete", scale=4, elem_id="delete-choice")
+                remove = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
+
+        ask_inputs = [box, chatbot, conversation, since, until, sources, k, use_llm]
+        ask_outputs = [chatbot, panel, conversation, box]
+        box.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
+        send.click(respond, ask_inputs, ask_outputs, api_visibility="private")
+        fresh.click(new_chat, None, [chatbot, conversation, panel, box], api_visibility="private")
+        chatbot.clear(new_chat, None, [chatbot, conversation, panel, box], api_visibility="private")
+        changed = [status, table, doomed, sources]
+        add_files.click(upload, files, changed, api_visibility="private")
+        add_text.click(paste, [p_title, p_source, p_date, p_text], changed, api_visibility="private")
+        remove.click(delete_chosen, doomed, changed, api_visibility="private")
+        demo.load(lambda: (gr.update(value=article_rows()), gr.update(choices=article_choices()),
+                           gr.update(choices=source_choices())),
+                  None, [table, doomed, sources], api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+        gr.api(articles_api, api_name="articles")
+        gr.api(delete_api, api_name="delete")
+    return demo
+
+
+def launch_options(settings) -> dict:
+    """How ``serve`` launches the page: host, port, optional login, our CSS and JS."""
+    auth = None
+    if settings.ui_auth:
+        pairs = [pair.strip() for pair in settings.ui_auth.split(",") if pair.strip()]
+        if not all(re.fullmatch(r"[^:]+:.+", pair) for pair in pairs):
+            raise SettingsError("ui_auth (ASSISTANT_UI_AUTH) must be 'user:password', "
+                                "several separated by commas.")
+        auth = [tuple(pair.split(":", 1)) for pair in pairs]
+    return {"server_name": settings.ui_host, "server_port": settings.ui_port, "auth": auth,
+            "quiet": True, "css": CSS, "js": JS}
 
 
 def serve(assistant: Assistant) -> None:
-    """Build the index from the bundled articles if there is none, then serve the chat."""
+    """Build the index from the bundled articles if there is none, then serve the page."""
     settings = assistant.settings
     if not assistant.has_index():
         print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
@@ -106,6 +421,6 @@ def serve(assistant: Assistant) -> None:
         print(report.summary())
         for error in report.errors:
             print(f"error: {error}")
-    print(f"Chat UI at http://{settings.ui_host}:{settings.ui_port}", flush=True)
-    build(assistant).launch(server_name=settings.ui_host, server_port=settings.ui_port,
-                            quiet=True)
+    print(f"Chat UI at http://{settings.ui_host}:{settings.ui_port}"
+          + (" (login required)" if settings.ui_auth else ""), flush=True)
+    build(assistant).launch(**launch_options(settings))

@@ -1,76 +1,263 @@
-"""The chat UI, served by `assistant ui` and asked through gradio_client."""
+"""The UI as people use it: `assistant ui` driven in headless Chromium (Debian's package) with
+Playwright, and its `/ask` API through gradio_client.
 
+The screenshot of a cited answer is saved to ``artifacts/`` (or $TEST_ARTIFACTS).
+"""
+
+import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
-from conftest import SEED_DIR, free_port
+from conftest import ROOT, SEED_DIR, free_port
 from gradio_client import Client
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "artifacts"))
+FERRY = ROOT / "tests" / "data" / "harbour_ferry.md"
+
+
+def start_ui(index: Path, **env) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ui", "--index", str(index), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "ASSISTANT_ARTICLES_DIR": str(SEED_DIR), **env})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+        if line.startswith("Chat UI at"):
+            break
+    else:
+        proc.kill()
+        pytest.fail(f"UI did not start: {proc.stdout.read()}")
+    for _ in range(120):  # the line is printed just before the server listens
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return proc, url
+        except urllib.error.HTTPError:
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail("UI printed its address but does not answer")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     """`assistant ui` on a fresh index dir: it must build the index from the articles itself."""
     index = tmp_path_factory.mktemp("ui-index") / "index"
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_ARTICLES_DIR": str(SEED_DIR)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "ui", "--index", str(index), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    client = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            client = Client(url, verbose=False)
-            break
-        except Exception:
-            time.sleep(0.5)
-    if client is None:
-        proc.kill()
-        pytest.fail(f"UI did not start: {proc.stdout.read()}")
-    yield client, index
-    proc.terminate()
-    proc.wait(timeout=30)
+    proc, url = start_ui(index)
+    yield url, index
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, ui):
+    """A fresh browser context per test: its own tab, its own session."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(ui[0], wait_until="load")
+    yield tab
+    context.close()
+
+
+def ask(page, question: str):
+    """Type a question, send it, and wait until its answer has finished (cited, refused or failed)."""
+    answers = page.locator("#chat .answer")
+    before = page.locator("#chat .answer:is(:has(.cited-list), :has(.refusal), :has(.error))").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    done = page.locator("#chat .answer:is(:has(.cited-list), :has(.refusal), :has(.error))")
+    done.nth(before).wait_for()
+    return answers.last
+
+
+# ---------------------------------------------------------------- in the browser
+
+
+def test_cited_answer_with_highlighted_quote(page):
+    answer = ask(page, "What did Campbell warn?")
+    assert re.search(r"if this continues|We will not sit by", answer.inner_text())
+    card = page.locator("#sources-panel .card").first
+    assert "Closer Beijing ties with Moscow" in card.inner_text()
+    assert "South China Morning Post" in card.inner_text()
+    marked = " ".join(page.locator("#sources-panel .card mark").all_inner_texts())
+    assert "if this continues" in marked or "We will not sit by" in marked
+    assert page.locator("#sources-panel .verified").count() >= 1
+    # [n] is a link: it brings its passage into view and flashes it
+    answer.locator("a.cite").first.click()
+    n = answer.locator("a.cite").first.inner_text().strip("[]")
+    page.locator(f"#source-{n}.flash").wait_for()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-cited-answer.png"), full_page=True)
+
+
+def test_unanswerable_question_is_refused_plainly(page):
+    answer = ask(page, "What did Campbell say about North Korea?")
+    assert answer.locator(".refusal").count() == 1
+    assert "don't contain the answer" in answer.inner_text()
+    assert answer.locator(".error, a.cite").count() == 0
+    assert page.locator("#sources-panel .card").count() == 0
+
+
+def test_follow_up_shows_the_condensed_question_and_keeps_numbers(page):
+    first = ask(page, "What did Campbell warn?")
+    numbers = set(first.locator("a.cite").all_inner_texts())
+    follow = ask(page, "Who was he speaking with?")
+    assert "Read as:" in follow.inner_text() and "Campbell" in follow.locator(".read-as").inner_text()
+    assert "Stephen Orlins" in follow.inner_text()
+    # a passage cited in both answers keeps its number; the earlier ones stay in the panel
+    card_numbers = {f"[{x}]" for x in
+                    (el.get_attribute("id").split("-")[1]
+                     for el in page.locator("#sources-panel .card").element_handles())}
+    assert numbers <= card_numbers
+
+
+def test_tabs_keep_separate_conversations(browser, ui):
+    tabs = [browser.new_context().new_page() for _ in range(2)]
+    for tab in tabs:
+        tab.set_default_timeout(60_000)
+        tab.goto(ui[0], wait_until="load")
+    ask(tabs[0], "What did Campbell warn?")
+    lonely = ask(tabs[1], "Who was he speaking with?")  # no history in this tab
+    assert "Read as:" not in lonely.inner_text()
+    assert tabs[1].locator("#chat .answer").count() == 1
+    assert tabs[0].locator("#chat .answer").count() == 1
+    follow = ask(tabs[0], "Who was he speaking with?")
+    assert "Campbell" in follow.locator(".read-as").inner_text()
+    for tab in tabs:
+        tab.context.close()
+
+
+def test_new_chat_starts_clean(page):
+    ask(page, "What did Campbell warn?")
+    page.locator("#new-chat").click()
+    page.wait_for_function("document.querySelectorAll('#chat .answer').length === 0")
+    assert page.locator("#sources-panel .card").count() == 0
+    lonely = ask(page, "Who was he speaking with?")
+    assert "Read as:" not in lonely.inner_text()
+
+
+def test_upload_ask_and_delete(page, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#upload input[type=file]").set_input_files([str(FERRY), str(empty)])
+    page.locator("#upload").get_by_text("harbour_ferry.md").first.wait_for()
+    page.locator("#add-files").click()
+    status = page.locator("#ingest-status")
+    status.get_by_text("1 added").wait_for()
+    assert "1 failed" in status.inner_text()
+    assert re.search(r"empty\.txt.*empty file", status.inner_text())  # the file, by its name
+    assert "Harbour ferry operator halts night crossings" in page.locator("#articles").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "What did Marta Ilves say about the night service?")
+    assert "inspectors" in answer.inner_text()
+    assert "Coastal Courier" in page.locator("#sources-panel .card").first.inner_text()
+
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#delete-choice input").click()
+    page.get_by_role("option", name=re.compile("Harbour ferry operator")).click()
+    page.locator("#delete").click()
+    status.get_by_text("1 removed").wait_for()
+    assert "Harbour ferry" not in page.locator("#articles").inner_text()
+    page.get_by_role("tab", name="Chat").click()
+    gone = ask(page, "What did Marta Ilves say about the night service?")
+    assert gone.locator(".refusal").count() == 1
+
+
+def test_pasted_article_is_searchable_at_once(page, ui):
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#paste-title textarea").fill("Library extends weekend opening hours")
+    page.locator("#paste-source textarea").fill("Town Gazette")
+    page.locator("#paste-date textarea").fill("2024-06-01")
+    page.locator("#paste-text textarea").fill(
+        "The central library will open on Sundays from July, the council said on Friday. "
+        "Head librarian Omar Castell said the change followed a petition signed by 3,200 residents.")
+    page.locator("#add-text").click()
+    page.locator("#ingest-status").get_by_text("1 added").wait_for()
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "How many residents signed the library petition?")
+    assert "3,200" in answer.inner_text()
+    assert "Town Gazette · 2024-06-01" in page.locator("#sources-panel .card").first.inner_text()
+    client = Client(ui[0], verbose=False)  # leave the index as the other tests expect it
+    keys = [e["key"] for e in json.loads(client.predict(api_name="/articles"))
+            if "Library" in e["title"]]
+    client.predict(keys, api_name="/delete")
+    assert len(json.loads(client.predict(api_name="/articles"))) == 2
+
+
+def test_login_when_auth_is_set(browser, tmp_path):
+    proc, url = start_ui(tmp_path / "index", ASSISTANT_UI_AUTH="reader:s3cret")
+    try:
+        tab = browser.new_context().new_page()
+        tab.set_default_timeout(60_000)
+        tab.goto(url, wait_until="load")
+        assert tab.locator("#question").count() == 0
+        tab.get_by_label("username").fill("reader")
+        tab.get_by_label("password").fill("wrong")
+        tab.get_by_role("button", name="Login").click()
+        tab.get_by_text("Incorrect Credentials").wait_for()
+        tab.get_by_label("username").fill("reader")
+        tab.get_by_label("password").fill("s3cret")
+        tab.get_by_role("button", name="Login").click()
+        assert ask(tab, "What did Campbell warn?").locator("a.cite").count() >= 1
+    finally:
+        stop(proc)
+
+
+# ---------------------------------------------------------------- the /ask API
 
 
 def test_ui_builds_the_index_on_first_start(ui):
-    _, index = ui
-    assert (index / "manifest.json").is_file()
+    assert (ui[1] / "manifest.json").is_file()
 
 
-def test_ui_answers_with_sources(ui):
-    client, _ = ui
-    reply = client.predict("What did Campbell warn?", api_name="/chat")
-    assert "if this continues" in reply or "We will not sit by" in reply
-    assert "**Sources**" in reply
-    assert "South China Morning Post" in reply
-    assert "Closer Beijing ties with Moscow" in reply
+def test_api_answer_is_the_cli_json(ui):
+    client = Client(ui[0], verbose=False)
+    answer = json.loads(client.predict("What did Campbell warn?", api_name="/ask"))
+    assert not answer["refused"] and answer["mode"] == "extractive"
+    assert answer["citations"][0]["source"] == "South China Morning Post"
+    one = json.loads(client.predict("What did Campbell warn?", "", "", [], 1, api_name="/ask"))
+    assert len(one["passages"]) == 1 and len(answer["passages"]) > 1
 
 
-def test_ui_streams_the_answer(ui):
-    client, _ = ui
-    job = client.submit("What did Campbell warn?", api_name="/chat")
-    job.result(timeout=120)
-    updates = job.outputs()
-    assert len(updates) >= 3
-    assert "Sources" not in updates[1] and "Sources" in updates[-1]
-
-
-def test_ui_refusal_is_plain(ui):
-    client, _ = ui
-    reply = client.predict("What did Campbell say about North Korea?", api_name="/chat")
-    assert "don't contain the answer" in reply and "Sources" not in reply
-
-
-def test_ui_filters_restrict_the_articles(ui):
-    client, _ = ui
+def test_api_filters_restrict_the_articles(ui):
+    client = Client(ui[0], verbose=False)
     question = "What did Lammy urge Wang Yi to do?"
-    only_scmp = client.predict(question, "", "", ["South China Morning Post"], api_name="/chat")
-    assert "don't contain the answer" in only_scmp
-    only_bgnes = client.predict(question, "", "", ["BGNES"], api_name="/chat")
-    assert "take all measures" in only_bgnes
-    bad_date = client.predict("What did Campbell warn?", "someday", "", [], api_name="/chat")
-    assert "Cannot read the date" in bad_date
+    only_scmp = json.loads(client.predict(question, "", "", ["South China Morning Post"],
+                                          api_name="/ask"))
+    assert only_scmp["refused"]
+    only_bgnes = json.loads(client.predict(question, "", "", ["BGNES"], api_name="/ask"))
+    assert "take all measures" in only_bgnes["answer"]
+    with pytest.raises(Exception, match="Cannot read the date"):
+        client.predict("What did Campbell warn?", "someday", api_name="/ask")
