@@ -88,9 +88,10 @@ class Conversation:
     session: ChatSession
     cards: dict[int, Card] = field(default_factory=dict)
     latest: list[int] = field(default_factory=list)  # the numbers the last answer cited
+    retrieved: int = 0  # passages the last answer chose from
 
     def add(self, answer: Answer, assistant: Assistant) -> None:
-        self.latest = []
+        self.latest, self.retrieved = [], len(answer.passages)
         for c in answer.citations:
             card = self.cards.get(c.n)
             if card is None:
@@ -183,14 +184,17 @@ def sources_html(conversation: Conversation | None, reading: list | None = None)
         titles = list(dict.fromkeys(f"{p.title} — {p.source or ''}".rstrip(" —") for p in reading))
         items = "".join(f"<li>{html.escape(t)}</li>" for t in titles)
         return f'<div class="hint">Reading {len(reading)} passages from:</div><ul>{items}</ul>'
-    if conversation is None or not conversation.cards:
+    if conversation is None or not conversation.retrieved:
         return ('<div class="hint">Sources appear here: each cited passage with the quoted words '
                 "highlighted. Click a [n] in an answer to jump to it.</div>")
     latest = [conversation.cards[n] for n in conversation.latest]
     earlier = [c for n, c in sorted(conversation.cards.items()) if n not in conversation.latest]
-    out = []
+    count = conversation.retrieved
+    out = [f'<div class="hint" id="retrieved">The last answer chose from {count} retrieved '
+           f"passage{'s' if count != 1 else ''}.</div>"]
     if latest:
-        out.append("<h4>Sources of the last answer</h4>" + "".join(map(_card_html, latest)))
+        out.append('<div class="latest"><h4>Sources of the last answer</h4>'
+                   + "".join(map(_card_html, latest)) + "</div>")
     if earlier:
         out.append(f"<details><summary>Cited earlier in this chat ({len(earlier)})</summary>"
                    + "".join(map(_card_html, earlier)) + "</details>")

@@ -166,6 +166,25 @@ def test_new_chat_starts_clean(page):
     assert "Read as:" not in lonely.inner_text()
 
 
+def test_filters_and_settings_apply_to_the_next_question(page):
+    ask(page, "What did Campbell warn?")
+    assert "from 5 retrieved passages" in page.locator("#retrieved").inner_text()
+    page.get_by_text("Filters and settings").click()
+    page.locator("#k input[type=number]").fill("1")
+    page.locator("#k input[type=number]").press("Enter")
+    ask(page, "What did Campbell warn?")
+    assert "from 1 retrieved passage." in page.locator("#retrieved").inner_text()
+    assert page.locator("#sources-panel .latest .card").count() == 1
+    assert page.locator("#use-llm input").is_disabled()  # ASSISTANT_LLM=none: no LLM to turn on
+    page.locator("#sources input").click()
+    page.get_by_role("option", name="BGNES").click()
+    refused = ask(page, "What did Campbell warn?")
+    assert refused.locator(".refusal").count() == 1
+    page.locator("#since textarea").fill("sometime soon")
+    failed = ask(page, "What did Lammy urge Wang Yi to do?")
+    assert "Cannot read the date" in failed.locator(".error").inner_text()
+
+
 def test_upload_ask_and_delete(page, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
@@ -261,3 +280,20 @@ def test_api_filters_restrict_the_articles(ui):
     assert "take all measures" in only_bgnes["answer"]
     with pytest.raises(Exception, match="Cannot read the date"):
         client.predict("What did Campbell warn?", "someday", api_name="/ask")
+
+
+def test_unsupported_sentences_are_marked_in_the_answer():
+    from assistant.answering import Answer, SentenceCheck
+    from assistant.ui import answer_html
+
+    answer = Answer(
+        question="q", refused=False, citations=[], passages=[], timings={}, mode="generated",
+        answer="Campbell warned China. [1] ⚠ He also praised the weather.",
+        sentences=[SentenceCheck(text="Campbell warned China.", citations=[1], supported=True),
+                   SentenceCheck(text="He also praised the weather.", citations=[],
+                                 supported=False, problem="no source holds it")])
+    rendered = answer_html(answer)
+    assert re.search(r'<span class="unsupported" title="no source holds it">⚠ He also praised',
+                     rendered)
+    assert '<a class="cite" href="#source-1">[1]</a>' in rendered
+    assert "Written by the LLM" in rendered
