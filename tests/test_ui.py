@@ -254,6 +254,39 @@ def test_login_when_auth_is_set(browser, tmp_path):
         stop(proc)
 
 
+def test_generated_answer_streams_and_the_llm_can_be_turned_off(browser, tmp_path):
+    """With a real llama.cpp server (the small SmolLM2 model, started by the UI itself)."""
+    proc, url = start_ui(tmp_path / "index", ASSISTANT_LLM="local",
+                         ASSISTANT_LLM_MODEL="smollm2-135m-instruct")
+    try:
+        tab = browser.new_context().new_page()
+        tab.set_default_timeout(120_000)
+        tab.goto(url, wait_until="load")
+        tab.locator("#chat").wait_for()
+        tab.evaluate("""() => {
+            window.seen = [];
+            new MutationObserver(() => {
+                const all = document.querySelectorAll('#chat .answer');
+                if (all.length) window.seen.push(all[all.length - 1].innerText);
+            }).observe(document.querySelector('#chat'),
+                       {childList: true, subtree: true, characterData: true});
+        }""")
+        answer = ask(tab, "What did Lammy urge Wang Yi to do?")
+        assert "Written by the LLM" in answer.inner_text()
+        final = answer.locator(".text").inner_text()
+        partial = [t for t in tab.evaluate("window.seen")
+                   if t.strip() and "Searching" not in t and t.strip() != final.strip()
+                   and "Written by the LLM" not in t]
+        assert partial, "the text should appear piece by piece before the verified answer"
+        tab.get_by_text("Filters and settings").click()
+        tab.locator("#use-llm input").uncheck()
+        quoted = ask(tab, "What did Lammy urge Wang Yi to do?")
+        assert "Quoted from the articles." in quoted.inner_text()
+        assert "take all measures" in quoted.inner_text()
+    finally:
+        stop(proc)
+
+
 # ---------------------------------------------------------------- the /ask API
 
 
