@@ -259,11 +259,12 @@ def build(assistant: Assistant):
                     elif event.answer is not None:
                         answer = event.answer
             except Exception as exc:  # a date the filter cannot read, no index yet, a bug
+                problem = str(exc)
                 if not isinstance(exc, AssistantError):
                     log.exception("answering %r failed", message)
-                chat[-1] = {"role": "assistant",
-                            "content": f'<div class="answer"><div class="error">{html.escape(str(exc))}'
-                                       "</div></div>"}
+                    problem = f"Something went wrong while answering: {exc!r}"
+                chat[-1] = {"role": "assistant", "content": '<div class="answer"><div class="error">'
+                                                            f"{html.escape(problem)}</div></div>"}
                 yield chat, sources_html(conversation), conversation, ""
                 return
         conversation.add(answer, assistant)
