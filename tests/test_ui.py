@@ -287,6 +287,21 @@ def test_generated_answer_streams_and_the_llm_can_be_turned_off(browser, tmp_pat
         stop(proc)
 
 
+def test_an_llm_that_is_down_gives_a_note_and_the_quoted_answer(browser, tmp_path):
+    proc, url = start_ui(tmp_path / "index", ASSISTANT_LLM="openai", ASSISTANT_LLM_API_KEY="x",
+                         ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1")
+    try:
+        tab = browser.new_context().new_page()
+        tab.set_default_timeout(60_000)
+        tab.goto(url, wait_until="load")
+        answer = ask(tab, "What did Lammy urge Wang Yi to do?")
+        assert "cannot be reached" in answer.locator(".notice").inner_text()
+        assert "take all measures" in answer.locator(".text").inner_text()
+        assert answer.locator(".error").count() == 0
+    finally:
+        stop(proc)
+
+
 # ---------------------------------------------------------------- the /ask API
 
 
