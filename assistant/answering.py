@@ -224,9 +224,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if not satisfies(question, text, context_terms):
             skip(text, f"not a {question.wants} ({question.counted})")
             continue
-        if not question.key_terms & context_terms or (
-            question.wants and not _covers(question.key_terms, context_terms, min_coverage)
-        ):
+        if not question.key_terms & context_terms:
             skip(text, f"sentence covers {coverage(question, context_terms):.2f}")
             continue  # the sentence itself must be about what is asked
         spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
