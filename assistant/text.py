@@ -119,6 +119,7 @@ class Question:
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
     focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
     money: bool = False  # "what salary", "how much compensation": an amount of money
+    unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
 
 
 def analyse(question: str) -> Question:
@@ -170,8 +171,36 @@ def analyse(question: str) -> Question:
     money = wants == "number" and bool(re.search(
         r"\b(?:what|which) (?:salary|price|cost|fee|fine|sum|amount of money)\b|"
         r"\bhow much\b.*\b(?:salary|price|cost|fee|fined?|compensation|paid|pay|worth|money)\b", q))
+    unit = next((u for u, asks in _ASKED_UNIT.items() if asks.search(q)), None) \
+        if wants in ("time", "number") else None
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
-                    counted, _asked_speaker(question) if speech else frozenset(), focus, money)
+                    counted, _asked_speaker(question) if speech else frozenset(), focus, money,
+                    unit)
+
+
+# The form a "when" or "how much" question asks for, and how an answer of that form looks.
+_ASKED_UNIT = {
+    "clock": re.compile(r"\bwhat (?:\w+ )?time\b"),
+    "date": re.compile(r"\b(?:what|which) (?:dates?|days?)\b"),
+    "year": re.compile(r"\b(?:what|which) years?\b"),
+    "distance": re.compile(r"\bhow far\b"),
+    "age": re.compile(r"\bhow old\b"),
+    "percent": re.compile(r"\b(?:what|which) (?:percentage|share|proportion)\b"),
+}
+_UNIT = {
+    "clock": re.compile(r"\b\d{1,2}(?::\d\d|(?:[:.]\d\d)?\s*(?:am|pm))\b|\b(?:noon|midnight)\b",
+                        re.IGNORECASE),
+    "date": re.compile(
+        r"\b(?:(?:january|february|march|april|may|june|july|august|september|october|november|"
+        r"december)\s+\d{1,2}|\d{1,2}\s+(?:january|february|march|april|may|june|july|august|"
+        r"september|october|november|december)|monday|tuesday|wednesday|thursday|friday|saturday|"
+        r"sunday)\b", re.IGNORECASE),
+    "year": re.compile(r"\b(?:18|19|20)\d\d\b"),
+    "distance": re.compile(r"\b\d[\d,.]*\s*(?:kilometres?|kilometers?|km|metres?|meters?|miles?)\b",
+                           re.IGNORECASE),
+    "age": re.compile(r"\b\d+-year-old\b|\baged \d+\b|\b\d+ years old\b", re.IGNORECASE),
+    "percent": re.compile(r"\b\d[\d,.]*\s*(?:per ?cent\b|%)", re.IGNORECASE),
+}
 
 
 # "What happened", "what time": words that do not name the kind of answer
@@ -282,6 +311,14 @@ def answer_evidence(question: Question, sentence: str) -> float:
     def new(match: re.Match) -> bool:
         return any(t.lower() not in asked for t in tokens(match.group()))
 
+    if question.unit:  # "at what time": a clock time is the answer, "Monday night" only near it
+        if any(new(m) for m in _UNIT[question.unit].finditer(sentence)):
+            return 1.0
+        return 0.5 * _typed_evidence(question, sentence, new)
+    return _typed_evidence(question, sentence, new)
+
+
+def _typed_evidence(question: Question, sentence: str, new) -> float:
     if question.wants == "time":
         if any(new(m) for m in _EXPLICIT_TIME.finditer(sentence)):
             return 1.0
