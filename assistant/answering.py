@@ -18,9 +18,9 @@ from .text import (
     coverage,
     has_speech,
     is_warning,
+    leans_on_previous,
     satisfies,
     speaker_terms,
-    starts_with_pronoun,
     terms,
     topic,
 )
@@ -159,9 +159,9 @@ class _Candidate:
 
 
 def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
-    """The sentence, plus the one before it when it opens with a pronoun ("He said ...")."""
+    """The sentence, plus the one before it when it leans on it ("He said ...", a quotation)."""
     sentence = article.text[spans[index].start:spans[index].end]
-    if index > 0 and starts_with_pronoun(sentence):
+    if index > 0 and leans_on_previous(sentence):
         prev = spans[index - 1]
         return article.text[prev.start:prev.end] + " " + sentence
     return sentence
@@ -200,8 +200,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                 rows.append((hit, span, text, _sentence_context(article, spans, i)))
     if not rows:
         return []
-    # A sentence that opens with a pronoun is embedded with the one before it, which names
-    # who "he" is.
+    # A sentence that opens with a pronoun or a quotation is embedded with the one before it,
+    # which names who "he" is.
     vectors = embedder.embed([context for _, _, _, context in rows])
     similarities = vectors @ embedder.embed_one(question.text)
 

@@ -25,8 +25,13 @@ say said says tell told warn warned warning warns add added adds argue argued ur
 claimed insist insisted note noted state stated suggest suggested cite cited call called announc
 announce announced accus accuse accused describ describe described comment commented reply replied
 respond responded stress stressed label labelled labeled predict predicted promis promise promised
-threaten threatened deny denied admit admitted explain explained ask asked
+threaten threatened deny denied admit admitted explain explained ask asked justify justified
+judge judged compare compared defend defended criticis criticise criticised criticiz criticize
+criticized
 """.split())
+# "What comparison did X use?": a question about someone's words without a speech verb
+_ASKS_WORDS = re.compile(r"\b(?:what|which) (?:saying|comparison|analogy|words?|phrase|expression)\b",
+                         re.IGNORECASE)
 _SPEECH_CUE = re.compile(
     r"\b(?:said|says|say|told|tells|warned|warns|added|adds|argued|urged|claimed|insisted|noted|"
     r"stated|suggested|cited|called|announced|accused|described|commented|replied|responded|"
@@ -135,6 +140,7 @@ def analyse(question: str) -> Question:
             names.add(stem(word))
     speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
     speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
+    speech = speech or ({"words"} if _ASKS_WORDS.search(question) else set())
     key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
     key -= {stem(w) for w in SPEECH_STEMS}
     wants = None
@@ -216,7 +222,8 @@ _ASKED_SPEAKER = re.compile(
     r"\b(?:did|does|do|has|have|had|will|would|is|was)\s+(?P<who>.+?)\s+(?:\w+ly\s+|first\s+|also\s+|actually\s+)?"
     r"(?:say|said|tell|told|warn|add|argue|urge|claim|insist|note|state|suggest|cite|call|announce|"
     r"accuse|describe|comment|reply|respond|stress|label|predict|promise|threaten|deny|admit|"
-    r"explain|think|believe|want|ask|saying|telling|warning)\b"
+    r"explain|think|believe|want|ask|saying|telling|warning|justify|judge|compare|defend|"
+    r"criticise|criticize|use)\b"
     r"|\baccording to\s+(?P<who2>[^,?]+)")
 
 
@@ -261,6 +268,13 @@ def is_warning(text: str) -> bool:
 
 def starts_with_pronoun(sentence: str) -> bool:
     return bool(_PRONOUN_START.match(sentence))
+
+
+def leans_on_previous(sentence: str) -> bool:
+    """Whether the sentence needs the one before it to say who or what it is about: it opens
+    with a pronoun ("He said ...") or a quotation (“It's not instant coffee,” he said), which
+    news introduces in the sentence before."""
+    return starts_with_pronoun(sentence) or sentence[:1] in "“\"‘"
 
 
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
