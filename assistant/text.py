@@ -119,7 +119,7 @@ class Question:
     names: frozenset[str]  # stemmed proper nouns: every one must be covered
     asks_speech: bool  # "what did X say/warn/tell ..."
     asks_warning: bool  # "what did X warn (about)?"
-    wants: str | None  # "number", "time", "duration", "person", "place" or None
+    wants: str | None  # "number", "time", "duration", "person", "place", "name" or None
     counted: str | None  # for "how many X": the stem of X
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
     focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
@@ -167,6 +167,8 @@ def analyse(question: str) -> Question:
         wants = "time"  # "When ...?", not "What did he say when ...?"
     elif _opening_word(lowered) == "where":
         wants = "place"
+    elif _opening_word(lowered) == "which":
+        wants = "name"  # "which yacht", "aboard which ship": usually a name, not always
     warning = any(w.startswith("warn") for w in lowered)
     focus = None
     # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is
@@ -300,11 +302,14 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         return any({stem(t) for t in tokens(m.group())} - question.names
                    for m in _MULTIWORD_NAME.finditer(sentence))
     if question.wants == "place":
-        # a capitalised word after the first that the question did not name ("Mittagong")
-        words = tokens(sentence)[1:]
-        return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
-                   for w in words)
+        return _new_capitalised(question, sentence)
     return True
+
+
+def _new_capitalised(question: Question, sentence: str) -> bool:
+    """A capitalised word after the first that the question did not name ("Mittagong")."""
+    return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
+               for w in tokens(sentence)[1:])
 
 
 _EXPLICIT_TIME = re.compile(
@@ -343,10 +348,12 @@ def _typed_evidence(question: Question, sentence: str, new) -> float:
         if question.counted and satisfies(question, sentence, set()):
             return 1.0
         return 0.5 if any(new(m) for m in _NUMBER.finditer(sentence)) else 0.0
-    if question.wants in ("person", "place"):
+    if question.wants in ("person", "place", "name"):
         if any(new(m) for m in _MULTIWORD_NAME.finditer(sentence)):
             return 1.0
-        return 0.6 if satisfies(question, sentence, set()) else 0.0
+        if question.wants == "person":
+            return 0.6 if satisfies(question, sentence, set()) else 0.0
+        return 0.6 if _new_capitalised(question, sentence) else 0.0
     return 0.0
 
 
