@@ -228,13 +228,16 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             skip(text, f"sentence covers {coverage(question, context_terms):.2f}")
             continue  # the sentence itself must be about what is asked
         spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
-        if question.asks_speech and not _speech_fits(question, speech, context_terms,
+        # "How much did X say ...", "what share, according to X": the amount is the answer,
+        # who gives it only ranks (reporters write "X points out", "the unions claim")
+        statement = question.asks_speech and question.wants not in ("number", "time", "duration")
+        if statement and not _speech_fits(question, speech, context_terms,
                                                      passage_terms, spoken,
                                                      article_speakers[hit.article.id]):
             skip(text, f"speech={speech} by {sorted(spoken)}")
             continue
         about = _topic_coverage(question, context_terms)
-        if question.asks_speech and not _covers(topic(question),
+        if statement and not _covers(topic(question),
                                                 context_terms | (passage_terms & question.names),
                                                 min_coverage):
             skip(text, f"topic covered {about:.2f}")

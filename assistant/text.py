@@ -156,7 +156,7 @@ def analyse(question: str) -> Question:
     elif re.match(r"\s*(?:who|whom)\b", q) or re.search(r"\bwhat (?:is|are|was|were) the names?\b|"
                                                       r"\bwhat (?:\w+ )?(?:is|was) \w+ called\b", q):
         wants = "person"  # the opening word decides: "Who was he with when ...?" wants a name
-    elif re.search(r"\bhow long\b(?! ago)", q):
+    elif re.search(r"\bhow long\b(?! ago)|\bwhat (?:time ?frame|period)\b", q):
         wants = "duration"
     elif re.search(r"\bhow (?:much|old|far)\b|\b(?:what|which) (?:number|percentage|share|"
                    r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b", q):
