@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +16,7 @@ from .text import (
     answer_evidence,
     coverage,
     has_speech,
+    is_direct,
     is_warning,
     leans_on_previous,
     satisfies,
@@ -249,7 +249,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                  + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
                  + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
                  + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
-                 + (DIRECT_BONUS if question.speaker & spoken and _direct(text) else 0.0)
+                 + (DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0)
                  + TYPE_WEIGHT * answer_evidence(question, text)
                  + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
                     if question.asks_speech else 0.0))
@@ -327,11 +327,6 @@ def _weighted_coverage(question: Question, article: Article):
         return sum(w for t, w in weight.items() if t in context_terms) / total if total else 1.0
 
     return covered
-
-
-def _direct(text: str) -> bool:
-    """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
-    return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -3,8 +3,9 @@
 Both lists give candidates; each candidate is then scored on every signal at once: its cosine
 similarity to the question, its BM25 score (scaled by the best of this question), how much of the
 question's key terms and names its headline and text cover, and, for "what did X say", whether X
-speaks in it. Tuned weights on the eval datasets (evals/README.md), not rank fusion: a naive
-reciprocal-rank fusion only matched BM25 alone here.
+speaks in it, and in their own words (the quotes, not the lead's paraphrase of them). Tuned
+weights on the eval datasets (evals/README.md), not rank fusion: a naive reciprocal-rank fusion
+only matched BM25 alone here.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from .articles import Article
 from .chunking import Passage, split_passages
 from .embedding import MiniLM
 from .store import Store
-from .text import Question, coverage, speaker_terms, terms
+from .text import Question, coverage, is_direct, speaker_terms, terms
 
 BM25_WEIGHT = 0.35
 LEXICAL_WEIGHT = 0.35
 NAME_WEIGHT = 0.15
 SPEAKER_WEIGHT = 0.15
+QUOTE_WEIGHT = 0.2  # ... and more where X speaks in their own words, not the lead's paraphrase
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,11 @@ class Hit:
     lexical: float = 0.0  # BM25 score over the best BM25 score for this question
 
 
-def passage_speakers(article: Article, passage: Passage) -> set[str]:
-    return {name for s in article.sentences if passage.start <= s.start and s.end <= passage.end
-            for name in s.speakers}
+def speaker_words(article: Article, passage: Passage, direct: bool = False) -> set[str]:
+    """Name words of who speaks in the passage; with ``direct``, only in their own words."""
+    return {word for s in article.sentences if passage.start <= s.start and s.end <= passage.end
+            and (not direct or is_direct(article.text[s.start:s.end]))
+            for word in speaker_terms(s.speakers)}
 
 
 class Retriever:
@@ -113,9 +117,10 @@ class Retriever:
             context = terms(f"{article.title}\n{passage.text}")
             names = (len(question.names & context) / len(question.names)) if question.names else 0
             lex = _scaled(lexical, pid, bm25, best)
-            speaks = bool(question.speaker & speaker_terms(passage_speakers(article, passage)))
+            speaks = bool(question.speaker & speaker_words(article, passage))
+            quotes = speaks and bool(question.speaker & speaker_words(article, passage, direct=True))
             score = (dense + BM25_WEIGHT * lex + LEXICAL_WEIGHT * coverage(question, context)
-                     + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks)
+                     + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks + QUOTE_WEIGHT * quotes)
             hits.append(Hit(passage, article, score, dense, lex))
         hits.sort(key=lambda h: h.score, reverse=True)
         return collapse_copies(hits, self.store.duplicates())[:k]

@@ -264,6 +264,11 @@ def has_speech(text: str) -> bool:
     return bool(_SPEECH_CUE.search(text))
 
 
+def is_direct(text: str) -> bool:
+    """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
+    return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
+
+
 def is_warning(text: str) -> bool:
     return bool(_WARNING_CUE.search(text))
 
