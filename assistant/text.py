@@ -159,7 +159,7 @@ def analyse(question: str) -> Question:
     elif re.search(r"\bhow long\b(?! ago)|\bwhat (?:time ?frame|period)\b", q):
         wants = "duration"
     elif re.search(r"\bhow (?:much|old|far)\b|\b(?:what|which) (?:number|percentage|share|"
-                   r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b", q):
+                   r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b|\bscores?\b", q):
         wants = "number"
     elif _opening_word(lowered) == "when" or re.search(
             r"\b(?:what|which) (?:\w+ )?(?:years?|dates?|days?|months?|time)\b|\bhow long ago\b|"
@@ -194,6 +194,7 @@ _ASKED_UNIT = {
     "distance": re.compile(r"\bhow far\b"),
     "age": re.compile(r"\bhow old\b"),
     "percent": re.compile(r"\b(?:what|which) (?:percentage|share|proportion)\b"),
+    "score": re.compile(r"\bscores?\b"),
 }
 _UNIT = {
     "clock": re.compile(r"\b\d{1,2}(?::\d\d|(?:[:.]\d\d)?\s*(?:am|pm))\b|\b(?:noon|midnight)\b",
@@ -207,7 +208,9 @@ _UNIT = {
     "distance": re.compile(r"\b\d[\d,.]*\s*(?:kilometres?|kilometers?|km|metres?|meters?|miles?)\b",
                            re.IGNORECASE),
     "age": re.compile(r"\b\d+-year-old\b|\baged \d+\b|\b\d+ years old\b", re.IGNORECASE),
-    "percent": re.compile(r"\b\d[\d,.]*\s*(?:per ?cent\b|%)", re.IGNORECASE),
+    "percent": re.compile(r"\b\d[\d,.]*\s*(?:per ?cent\b|%)|\b(?:half|majority|two-thirds|"
+                          r"three-quarters|(?:a|one|two) (?:third|quarter)s?)\b", re.IGNORECASE),
+    "score": re.compile(r"\b\d+\s*(?:-|–|/|for)\s*\d+\b"),  # "6-4", "3 for 77", "2/150"
 }
 
 
@@ -290,6 +293,8 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         return False  # "which airline": the answer names an airline
     if question.money and not _MONEY.search(sentence):
         return False
+    if question.unit and not _UNIT[question.unit].search(sentence):
+        return False  # "at what time", "what were the scores": only a sentence with one answers
     if question.wants == "number":
         if not question.counted:
             return bool(_NUMBER.search(sentence))
