@@ -161,9 +161,10 @@ class _Candidate:
 def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
     """The sentence, plus the one before it when it leans on it ("He said ...", a quotation)."""
     sentence = article.text[spans[index].start:spans[index].end]
-    if index > 0 and leans_on_previous(sentence):
-        prev = spans[index - 1]
-        return article.text[prev.start:prev.end] + " " + sentence
+    if index > 0:
+        previous = article.text[spans[index - 1].start:spans[index - 1].end]
+        if leans_on_previous(sentence, previous):
+            return previous + " " + sentence
     return sentence
 
 

@@ -280,11 +280,12 @@ def starts_with_pronoun(sentence: str) -> bool:
     return bool(_PRONOUN_START.match(sentence))
 
 
-def leans_on_previous(sentence: str) -> bool:
+def leans_on_previous(sentence: str, previous: str) -> bool:
     """Whether the sentence needs the one before it to say who or what it is about: it opens
-    with a pronoun ("He said ...") or a quotation (“It's not instant coffee,” he said), which
-    news introduces in the sentence before."""
-    return starts_with_pronoun(sentence) or sentence[:1] in "“\"‘"
+    with a pronoun ("He said ...") or with a quotation that the sentence before introduces
+    (“It's not instant coffee,” he said). A quotation after a quotation only continues it: the
+    first carries what the statement is about."""
+    return starts_with_pronoun(sentence) or (sentence[:1] in "“\"‘" and not is_direct(previous))
 
 
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:

@@ -41,6 +41,9 @@ def test_words_of_someone_are_asked_without_a_speech_verb():
 
 
 def test_a_quotation_leans_on_the_sentence_that_introduces_it():
-    assert leans_on_previous("“It is not instant coffee,” he said.")
-    assert leans_on_previous("He said the delays were expected.")
-    assert not leans_on_previous("The envoy said the delays were expected.")
+    introduction = "The envoy says he is not worried about the delays."
+    assert leans_on_previous("“It is not instant coffee,” he said.", introduction)
+    assert leans_on_previous("He said the delays were expected.", introduction)
+    assert not leans_on_previous("The envoy said the delays were expected.", introduction)
+    # a quotation after a quotation continues it; the first one says what it is about
+    assert not leans_on_previous("“Europe matters to us.", "“Peace is our mission,” he said.")
