@@ -47,3 +47,14 @@ def test_a_quotation_leans_on_the_sentence_that_introduces_it():
     assert not leans_on_previous("The envoy said the delays were expected.", introduction)
     # a quotation after a quotation continues it; the first one says what it is about
     assert not leans_on_previous("“Europe matters to us.", "“Peace is our mission,” he said.")
+
+
+def test_a_year_selects_articles_only_in_a_dated_collection():
+    from datetime import date
+
+    from assistant.dates import time_scope
+
+    question = "When did the mill close in 1975?"
+    assert time_scope(question, date(2001, 12, 31)).since == date(1975, 1, 1)
+    undated = time_scope(question, None)  # no dated article: the year is about the event
+    assert not undated.since and undated.without(question) == question
