@@ -148,7 +148,7 @@ def analyse(question: str) -> Question:
     q = question.lower()
     if m := re.search(r"\bhow many\s+(?:of\s+the\s+)?((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
                       r"(?:were|was|are|is|did|do|does|have|has|had|will|would|can|could|died|"
-                      r"remain\w*)\b", q):
+                      r"remain\w*|[a-z]+ed)\b", q):  # "how many firefighting officers arrived"
         # "how many Woomera detention centre officers were ...": any of those words is counted
         wants, counted = "number", " ".join(stem(w) for w in m.group(1).split())
     elif m := re.search(r"\bhow many\s+([a-z'-]+)", q):
