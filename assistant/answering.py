@@ -219,7 +219,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if missing := _missing_names(question, article_terms[hit.article.id]):
             skip(text, f"article lacks {sorted(missing)}")
             continue  # the article never mentions someone or something the question names
-        if coverage(question, passage_terms) < min_coverage:
+        if not _covers(question.key_terms, passage_terms, min_coverage):
             skip(text, f"passage covers {coverage(question, passage_terms):.2f}")
             continue
         if not satisfies(question, text, context_terms):
@@ -302,8 +302,8 @@ def _missing_names(question: Question, article_terms: set[str]) -> set[str]:
 
 
 def _covers(needed: frozenset[str], context_terms: set[str], min_coverage: float) -> bool:
-    """Whether a sentence covers enough of ``needed``: half of its terms, or three of a long
-    question's (a long question also describes the article around the answer)."""
+    """Whether a passage or sentence covers enough of ``needed``: half of its terms, or three of
+    a long question's (a long question also describes the article around the answer)."""
     if not needed:
         return True
     found = len(needed & context_terms)
