@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict
 
@@ -222,13 +222,16 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if not _covers(question.key_terms, passage_terms, min_coverage):
             skip(text, f"passage covers {coverage(question, passage_terms):.2f}")
             continue
-        if not satisfies(question, text, context_terms):
+        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
+        # "the name of the nurse": whoever says "the nurse walked away" is not her name
+        known = question if question.asks_speech else replace(question,
+                                                              names=question.names | spoken)
+        if not satisfies(known, text, context_terms):
             skip(text, f"not a {question.wants} ({question.counted})")
             continue
         if not question.key_terms & context_terms:
             skip(text, f"sentence covers {coverage(question, context_terms):.2f}")
             continue  # the sentence itself must be about what is asked
-        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
         # "How much did X say ...", "what share, according to X": the amount is the answer,
         # who gives it only ranks (reporters write "X points out", "the unions claim")
         statement = question.asks_speech and question.wants not in ("number", "time", "duration")

@@ -244,7 +244,8 @@ def _asked_speaker(question: str) -> frozenset[str]:
 
 _TITLES = frozenset("""
 president prime minister deputy secretary state foreign senator governor general chief premier
-chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson
+chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame senior sergeant
+inspector superintendent constable detective commissioner captain colonel major judge justice
 """.split())
 
 
@@ -309,8 +310,9 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
     if question.wants == "duration":
         return bool(_DURATION.search(sentence) or _TIME.search(sentence))
     if question.wants == "person":
-        # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name
-        return any({stem(t) for t in tokens(m.group())} - question.names
+        # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
+        # more than a title ("Chief Inspector" of a known name)
+        return any({stem(t) for t in tokens(m.group())} - question.names - _TITLES
                    for m in _MULTIWORD_NAME.finditer(sentence))
     if question.wants == "place":
         return _new_capitalised(question, sentence)
