@@ -158,7 +158,7 @@ def analyse(question: str) -> Question:
         wants = "person"  # the opening word decides: "Who was he with when ...?" wants a name
     elif re.search(r"\bhow long\b(?! ago)|\bwhat (?:time ?frame|period)\b", q):
         wants = "duration"
-    elif re.search(r"\bhow (?:much|old|far)\b|\b(?:what|which) (?:number|percentage|share|"
+    elif re.search(r"\bhow (?:much|old|far|large|big)\b|\b(?:what|which) (?:number|percentage|share|"
                    r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b|\bscores?\b", q):
         wants = "number"
     elif _opening_word(lowered) == "when" or re.search(
