@@ -311,9 +311,9 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         return bool(_DURATION.search(sentence) or _TIME.search(sentence))
     if question.wants == "person":
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
-        # more than a title ("Chief Inspector" of a known name)
+        # more than a title ("Chief Inspector" of a known name), and not a place ("Elm Street")
         return any({stem(t) for t in tokens(m.group())} - question.names - _TITLES
-                   for m in _MULTIWORD_NAME.finditer(sentence))
+                   for m in _MULTIWORD_NAME.finditer(sentence) if not _PLACE_NAME.search(m.group()))
     if question.wants == "place":
         return _new_capitalised(question, sentence)
     return True
@@ -323,6 +323,10 @@ def _new_capitalised(question: Question, sentence: str) -> bool:
     """A capitalised word after the first that the question did not name ("Mittagong")."""
     return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
                for w in tokens(sentence)[1:])
+
+
+_PLACE_NAME = re.compile(r"\b(?:Street|Road|Highway|Avenue|Lane|Centre|Center|River|Creek|Park|"
+                         r"Airport|Oval|Stadium|Square|Bridge|Bay|Beach|Island|Mountains?|Valley)$")
 
 
 _EXPLICIT_TIME = re.compile(

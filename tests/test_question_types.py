@@ -58,3 +58,9 @@ def test_a_year_selects_articles_only_in_a_dated_collection():
     assert time_scope(question, date(2001, 12, 31)).since == date(1975, 1, 1)
     undated = time_scope(question, None)  # no dated article: the year is about the event
     assert not undated.since and undated.without(question) == question
+
+
+def test_a_who_question_is_not_answered_by_a_place():
+    question = analyse("What is the name of the boy found on the footpath?")
+    assert not satisfies(question, "The boy was found in Harbour Street near Kings Park.", set())
+    assert satisfies(question, "The boy, Tom Reid, was found on the footpath.", set())
