@@ -146,12 +146,14 @@ def analyse(question: str) -> Question:
     wants = None
     counted = None
     q = question.lower()
-    if m := re.search(r"\bhow many\s+(?:of\s+the\s+)?((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
+    # "how large a force" counts like "how many": a number beside the force ("3,000-strong force")
+    if m := re.search(r"\bhow (?:many|large an?|big an?)\s+(?:of\s+the\s+)?"
+                      r"((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
                       r"(?:were|was|are|is|did|do|does|have|has|had|will|would|can|could|died|"
                       r"remain\w*|[a-z]+ed)\b", q):  # "how many firefighting officers arrived"
         # "how many Woomera detention centre officers were ...": any of those words is counted
         wants, counted = "number", " ".join(stem(w) for w in m.group(1).split())
-    elif m := re.search(r"\bhow many\s+([a-z'-]+)", q):
+    elif m := re.search(r"\bhow (?:many|large an?|big an?)\s+([a-z'-]+)", q):
         wants, counted = "number", stem(m.group(1))
     elif re.match(r"\s*(?:who|whom)\b", q) or re.search(r"\bwhat (?:is|are|was|were) the names?\b|"
                                                       r"\bwhat (?:\w+ )?(?:is|was) \w+ called\b", q):

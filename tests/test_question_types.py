@@ -10,6 +10,8 @@ def test_asked_form_of_a_time_or_number():
     assert analyse("What share of voters backed the levy?").unit == "percent"
     assert analyse("What were the set scores in the final?").unit == "score"
     assert analyse("Within what time frame must the report be made?").wants == "duration"
+    assert analyse("How many rescue workers arrived at the mine?").counted == "rescu worker"
+    assert analyse("How large a crowd gathered at the gates?").counted == "crowd"
 
 
 def test_a_sentence_without_the_asked_form_does_not_answer():
