@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,10 +16,11 @@ from .text import (
     answer_evidence,
     coverage,
     has_speech,
+    is_direct,
     is_warning,
+    leans_on_previous,
     satisfies,
     speaker_terms,
-    starts_with_pronoun,
     terms,
     topic,
 )
@@ -159,11 +159,12 @@ class _Candidate:
 
 
 def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
-    """The sentence, plus the one before it when it opens with a pronoun ("He said ...")."""
+    """The sentence, plus the one before it when it leans on it ("He said ...", a quotation)."""
     sentence = article.text[spans[index].start:spans[index].end]
-    if index > 0 and starts_with_pronoun(sentence):
-        prev = spans[index - 1]
-        return article.text[prev.start:prev.end] + " " + sentence
+    if index > 0:
+        previous = article.text[spans[index - 1].start:spans[index - 1].end]
+        if leans_on_previous(sentence, previous):
+            return previous + " " + sentence
     return sentence
 
 
@@ -200,8 +201,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                 rows.append((hit, span, text, _sentence_context(article, spans, i)))
     if not rows:
         return []
-    # A sentence that opens with a pronoun is embedded with the one before it, which names
-    # who "he" is.
+    # A sentence that opens with a pronoun or a quotation is embedded with the one before it,
+    # which names who "he" is.
     vectors = embedder.embed([context for _, _, _, context in rows])
     similarities = vectors @ embedder.embed_one(question.text)
 
@@ -215,28 +216,34 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
     for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
         context_terms = terms(context)
         passage_terms = terms(f"{hit.article.title}\n{hit.passage.text}") | context_terms
-        if not question.names <= article_terms[hit.article.id]:
-            skip(text, f"article lacks {sorted(question.names - article_terms[hit.article.id])}")
+        if missing := _missing_names(question, article_terms[hit.article.id]):
+            skip(text, f"article lacks {sorted(missing)}")
             continue  # the article never mentions someone or something the question names
-        if coverage(question, passage_terms) < min_coverage:
+        if not _covers(question.key_terms, passage_terms, min_coverage):
             skip(text, f"passage covers {coverage(question, passage_terms):.2f}")
             continue
-        if not satisfies(question, text, context_terms):
+        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
+        # "the name of the nurse": whoever says "the nurse walked away" is not her name
+        known = question if question.asks_speech else replace(question,
+                                                              names=question.names | spoken)
+        if not satisfies(known, text, context_terms):
             skip(text, f"not a {question.wants} ({question.counted})")
             continue
-        if not question.key_terms & context_terms or (
-            question.wants and not _covers(question.key_terms, context_terms, min_coverage)
-        ):
+        if not question.key_terms & context_terms:
             skip(text, f"sentence covers {coverage(question, context_terms):.2f}")
             continue  # the sentence itself must be about what is asked
-        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
-        if question.asks_speech and not _speech_fits(question, speech, context_terms,
+        # "How much did X say ...", "what share, according to X": the amount is the answer,
+        # who gives it only ranks (reporters write "X points out", "the unions claim")
+        statement = question.asks_speech and question.wants not in ("number", "time", "duration")
+        if statement and not _speech_fits(question, speech, context_terms,
                                                      passage_terms, spoken,
                                                      article_speakers[hit.article.id]):
             skip(text, f"speech={speech} by {sorted(spoken)}")
             continue
         about = _topic_coverage(question, context_terms)
-        if question.asks_speech and not _covers(topic(question), context_terms, min_coverage):
+        if statement and not _covers(topic(question),
+                                                context_terms | (passage_terms & question.names),
+                                                min_coverage):
             skip(text, f"topic covered {about:.2f}")
             continue  # "what did X say about Y": the statement must be about Y
         if similarity < MIN_SENTENCE_SIMILARITY:
@@ -246,7 +253,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                  + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
                  + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
                  + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
-                 + (DIRECT_BONUS if question.speaker & spoken and _direct(text) else 0.0)
+                 + (DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0)
                  + TYPE_WEIGHT * answer_evidence(question, text)
                  + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
                     if question.asks_speech else 0.0))
@@ -289,9 +296,17 @@ def _speech_fits(question: Question, speech: bool, context_terms: set[str],
     return not question.names or bool(question.names & context_terms)
 
 
+def _missing_names(question: Question, article_terms: set[str]) -> set[str]:
+    """The question's names the article never mentions. A question naming four or more may
+    miss one: a long question describes the story with names the reporter need not have used
+    ("the Interlaken trial", an acronym, another spelling)."""
+    missing = question.names - article_terms
+    return missing if len(missing) > (len(question.names) >= 4) else set()
+
+
 def _covers(needed: frozenset[str], context_terms: set[str], min_coverage: float) -> bool:
-    """Whether a sentence covers enough of ``needed``: half of its terms, or three of a long
-    question's (a long question also describes the article around the answer)."""
+    """Whether a passage or sentence covers enough of ``needed``: half of its terms, or three of
+    a long question's (a long question also describes the article around the answer)."""
     if not needed:
         return True
     found = len(needed & context_terms)
@@ -316,11 +331,6 @@ def _weighted_coverage(question: Question, article: Article):
         return sum(w for t, w in weight.items() if t in context_terms) / total if total else 1.0
 
     return covered
-
-
-def _direct(text: str) -> bool:
-    """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
-    return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -65,8 +65,20 @@ _LATEST = re.compile(r"\b(?:latest|most recent|newest|currently|current|now|stil
 
 
 def time_scope(question: str, today: date | None) -> TimeScope:
-    """The time window a question names, resolved against ``today`` (None: no relative dates)."""
-    q = question
+    """The time window a question names, resolved against ``today``.
+
+    ``today`` None means the collection has no dated article: no window can select articles
+    then, and "in 1975" stays in the question as words about the event.
+    """
+    if today is not None and (window := _window(question, today)):
+        return window
+    if m := _LATEST.search(question):
+        return TimeScope(latest=True, phrase=m.group())
+    return TimeScope()
+
+
+def _window(q: str, today: date) -> TimeScope | None:
+    """The window of "in April 2024", "in 2023", "before March 2024", "last week"."""
     if m := re.search(rf"\b(?:in|during|of)\s+({_MONTH})\.?\s+(\d{{4}})\b", q, re.IGNORECASE):
         year, month = int(m[2]), MONTHS[m[1].lower()]
         return TimeScope(_month(year, month, False), _month(year, month, True), phrase=m.group())
@@ -82,10 +94,8 @@ def time_scope(question: str, today: date | None) -> TimeScope:
                          phrase=m.group())
     relative = re.search(r"\b(?:last|past|previous)\s+(week|month|year)\b|\bthis\s+(week|month|year)\b"
                          r"|\b(yesterday|today)\b", q, re.IGNORECASE)
-    if today is not None and relative:
+    if relative:
         unit = (relative[1] or relative[2] or relative[3]).lower()
         days = {"week": 7, "month": 31, "year": 366, "yesterday": 1, "today": 0}[unit]
         return TimeScope(today - timedelta(days=days), today, phrase=relative.group())
-    if m := _LATEST.search(q):
-        return TimeScope(latest=True, phrase=m.group())
-    return TimeScope()
+    return None

@@ -3,8 +3,10 @@
 Both lists give candidates; each candidate is then scored on every signal at once: its cosine
 similarity to the question, its BM25 score (scaled by the best of this question), how much of the
 question's key terms and names its headline and text cover, and, for "what did X say", whether X
-speaks in it. Tuned weights on the eval datasets (evals/README.md), not rank fusion: a naive
-reciprocal-rank fusion only matched BM25 alone here.
+speaks in it, and in their own words (the quotes, not the lead's paraphrase of them), and
+whether it holds an answer of the asked type (a date for "when", a number for "how many"). Tuned
+weights on the eval datasets (evals/README.md), not rank fusion: a naive reciprocal-rank fusion
+only matched BM25 alone here.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from .articles import Article
 from .chunking import Passage, split_passages
 from .embedding import MiniLM
 from .store import Store
-from .text import Question, coverage, speaker_terms, terms
+from .text import Question, answer_evidence, coverage, is_direct, speaker_terms, terms
 
 BM25_WEIGHT = 0.35
 LEXICAL_WEIGHT = 0.35
 NAME_WEIGHT = 0.15
 SPEAKER_WEIGHT = 0.15
+QUOTE_WEIGHT = 0.2  # ... and more where X speaks in their own words, not the lead's paraphrase
+TYPE_WEIGHT = 0.3  # a sentence holds an answer of the asked type: a date for "on what date"
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,21 @@ class Hit:
     lexical: float = 0.0  # BM25 score over the best BM25 score for this question
 
 
-def passage_speakers(article: Article, passage: Passage) -> set[str]:
-    return {name for s in article.sentences if passage.start <= s.start and s.end <= passage.end
-            for name in s.speakers}
+def _answer_signals(question: Question, article: Article, passage: Passage
+                    ) -> tuple[bool, bool, float]:
+    """Whether X of "what did X say" speaks in the passage, whether in their own words, and
+    how plainly a sentence of it holds an answer of the asked type (``answer_evidence``)."""
+    speaks = quotes = False
+    typed = 0.0
+    for s in article.sentences:
+        if passage.start <= s.start and s.end <= passage.end:
+            text = article.text[s.start:s.end]
+            if question.speaker & speaker_terms(s.speakers):
+                speaks = True
+                quotes = quotes or is_direct(text)
+            if question.wants:
+                typed = max(typed, answer_evidence(question, text))
+    return speaks, quotes, typed
 
 
 class Retriever:
@@ -113,9 +129,10 @@ class Retriever:
             context = terms(f"{article.title}\n{passage.text}")
             names = (len(question.names & context) / len(question.names)) if question.names else 0
             lex = _scaled(lexical, pid, bm25, best)
-            speaks = bool(question.speaker & speaker_terms(passage_speakers(article, passage)))
+            speaks, quotes, typed = _answer_signals(question, article, passage)
             score = (dense + BM25_WEIGHT * lex + LEXICAL_WEIGHT * coverage(question, context)
-                     + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks)
+                     + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks + QUOTE_WEIGHT * quotes
+                     + TYPE_WEIGHT * typed)
             hits.append(Hit(passage, article, score, dense, lex))
         hits.sort(key=lambda h: h.score, reverse=True)
         return collapse_copies(hits, self.store.duplicates())[:k]

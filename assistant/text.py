@@ -25,8 +25,13 @@ say said says tell told warn warned warning warns add added adds argue argued ur
 claimed insist insisted note noted state stated suggest suggested cite cited call called announc
 announce announced accus accuse accused describ describe described comment commented reply replied
 respond responded stress stressed label labelled labeled predict predicted promis promise promised
-threaten threatened deny denied admit admitted explain explained ask asked
+threaten threatened deny denied admit admitted explain explained ask asked justify justified
+judge judged compare compared defend defended criticis criticise criticised criticiz criticize
+criticized
 """.split())
+# "What comparison did X use?": a question about someone's words without a speech verb
+_ASKS_WORDS = re.compile(r"\b(?:what|which) (?:saying|comparison|analogy|words?|phrase|expression)\b",
+                         re.IGNORECASE)
 _SPEECH_CUE = re.compile(
     r"\b(?:said|says|say|told|tells|warned|warns|added|adds|argued|urged|claimed|insisted|noted|"
     r"stated|suggested|cited|called|announced|accused|described|commented|replied|responded|"
@@ -114,11 +119,12 @@ class Question:
     names: frozenset[str]  # stemmed proper nouns: every one must be covered
     asks_speech: bool  # "what did X say/warn/tell ..."
     asks_warning: bool  # "what did X warn (about)?"
-    wants: str | None  # "number", "time", "duration", "person", "place" or None
+    wants: str | None  # "number", "time", "duration", "person", "place", "name" or None
     counted: str | None  # for "how many X": the stem of X
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
     focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
     money: bool = False  # "what salary", "how much compensation": an amount of money
+    unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
 
 
 def analyse(question: str) -> Question:
@@ -134,25 +140,28 @@ def analyse(question: str) -> Question:
             names.add(stem(word))
     speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
     speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
+    speech = speech or ({"words"} if _ASKS_WORDS.search(question) else set())
     key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
     key -= {stem(w) for w in SPEECH_STEMS}
     wants = None
     counted = None
     q = question.lower()
-    if m := re.search(r"\bhow many\s+(?:of\s+the\s+)?((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
+    # "how large a force" counts like "how many": a number beside the force ("3,000-strong force")
+    if m := re.search(r"\bhow (?:many|large an?|big an?)\s+(?:of\s+the\s+)?"
+                      r"((?:[a-z'-]+\s+){0,4}?[a-z'-]+)\s+"
                       r"(?:were|was|are|is|did|do|does|have|has|had|will|would|can|could|died|"
-                      r"remain\w*)\b", q):
+                      r"remain\w*|[a-z]+ed)\b", q):  # "how many firefighting officers arrived"
         # "how many Woomera detention centre officers were ...": any of those words is counted
         wants, counted = "number", " ".join(stem(w) for w in m.group(1).split())
-    elif m := re.search(r"\bhow many\s+([a-z'-]+)", q):
+    elif m := re.search(r"\bhow (?:many|large an?|big an?)\s+([a-z'-]+)", q):
         wants, counted = "number", stem(m.group(1))
     elif re.match(r"\s*(?:who|whom)\b", q) or re.search(r"\bwhat (?:is|are|was|were) the names?\b|"
                                                       r"\bwhat (?:\w+ )?(?:is|was) \w+ called\b", q):
         wants = "person"  # the opening word decides: "Who was he with when ...?" wants a name
-    elif re.search(r"\bhow long\b(?! ago)", q):
+    elif re.search(r"\bhow long\b(?! ago)|\bwhat (?:time ?frame|period)\b", q):
         wants = "duration"
-    elif re.search(r"\bhow (?:much|old|far)\b|\b(?:what|which) (?:number|percentage|share|"
-                   r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b", q):
+    elif re.search(r"\bhow (?:much|old|far|large|big)\b|\b(?:what|which) (?:number|percentage|share|"
+                   r"salary|price|cost|amount|fee|fine|sum|figure|rate|score)\b|\bscores?\b", q):
         wants = "number"
     elif _opening_word(lowered) == "when" or re.search(
             r"\b(?:what|which) (?:\w+ )?(?:years?|dates?|days?|months?|time)\b|\bhow long ago\b|"
@@ -160,6 +169,8 @@ def analyse(question: str) -> Question:
         wants = "time"  # "When ...?", not "What did he say when ...?"
     elif _opening_word(lowered) == "where":
         wants = "place"
+    elif _opening_word(lowered) == "which":
+        wants = "name"  # "which yacht", "aboard which ship": usually a name, not always
     warning = any(w.startswith("warn") for w in lowered)
     focus = None
     # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is
@@ -170,8 +181,39 @@ def analyse(question: str) -> Question:
     money = wants == "number" and bool(re.search(
         r"\b(?:what|which) (?:salary|price|cost|fee|fine|sum|amount of money)\b|"
         r"\bhow much\b.*\b(?:salary|price|cost|fee|fined?|compensation|paid|pay|worth|money)\b", q))
+    unit = next((u for u, asks in _ASKED_UNIT.items() if asks.search(q)), None) \
+        if wants in ("time", "number") else None
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
-                    counted, _asked_speaker(question) if speech else frozenset(), focus, money)
+                    counted, _asked_speaker(question) if speech else frozenset(), focus, money,
+                    unit)
+
+
+# The form a "when" or "how much" question asks for, and how an answer of that form looks.
+_ASKED_UNIT = {
+    "clock": re.compile(r"\bwhat (?:\w+ )?time\b"),
+    "date": re.compile(r"\b(?:what|which) (?:dates?|days?)\b"),
+    "year": re.compile(r"\b(?:what|which) years?\b"),
+    "distance": re.compile(r"\bhow far\b"),
+    "age": re.compile(r"\bhow old\b"),
+    "percent": re.compile(r"\b(?:what|which) (?:percentage|share|proportion)\b"),
+    "score": re.compile(r"\bscores?\b"),
+}
+_UNIT = {
+    "clock": re.compile(r"\b\d{1,2}(?::\d\d|(?:[:.]\d\d)?\s*(?:am|pm))\b|\b(?:noon|midnight)\b",
+                        re.IGNORECASE),
+    "date": re.compile(
+        r"\b(?:(?:january|february|march|april|may|june|july|august|september|october|november|"
+        r"december)\s+\d{1,2}|\d{1,2}\s+(?:january|february|march|april|may|june|july|august|"
+        r"september|october|november|december)|monday|tuesday|wednesday|thursday|friday|saturday|"
+        r"sunday)\b", re.IGNORECASE),
+    "year": re.compile(r"\b(?:18|19|20)\d\d\b"),
+    "distance": re.compile(r"\b\d[\d,.]*\s*(?:kilometres?|kilometers?|km|metres?|meters?|miles?)\b",
+                           re.IGNORECASE),
+    "age": re.compile(r"\b\d+-year-old\b|\baged \d+\b|\b\d+ years old\b", re.IGNORECASE),
+    "percent": re.compile(r"\b\d[\d,.]*\s*(?:per ?cent\b|%)|\b(?:half|majority|two-thirds|"
+                          r"three-quarters|(?:a|one|two) (?:third|quarter)s?)\b", re.IGNORECASE),
+    "score": re.compile(r"\b\d+\s*(?:-|–|/|for)\s*\d+\b"),  # "6-4", "3 for 77", "2/150"
+}
 
 
 # "What happened", "what time": words that do not name the kind of answer
@@ -187,7 +229,8 @@ _ASKED_SPEAKER = re.compile(
     r"\b(?:did|does|do|has|have|had|will|would|is|was)\s+(?P<who>.+?)\s+(?:\w+ly\s+|first\s+|also\s+|actually\s+)?"
     r"(?:say|said|tell|told|warn|add|argue|urge|claim|insist|note|state|suggest|cite|call|announce|"
     r"accuse|describe|comment|reply|respond|stress|label|predict|promise|threaten|deny|admit|"
-    r"explain|think|believe|want|ask|saying|telling|warning)\b"
+    r"explain|think|believe|want|ask|saying|telling|warning|justify|judge|compare|defend|"
+    r"criticise|criticize|use)\b"
     r"|\baccording to\s+(?P<who2>[^,?]+)")
 
 
@@ -203,7 +246,8 @@ def _asked_speaker(question: str) -> frozenset[str]:
 
 _TITLES = frozenset("""
 president prime minister deputy secretary state foreign senator governor general chief premier
-chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson
+chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame senior sergeant
+inspector superintendent constable detective commissioner captain colonel major judge justice
 """.split())
 
 
@@ -226,6 +270,11 @@ def has_speech(text: str) -> bool:
     return bool(_SPEECH_CUE.search(text))
 
 
+def is_direct(text: str) -> bool:
+    """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
+    return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
+
+
 def is_warning(text: str) -> bool:
     return bool(_WARNING_CUE.search(text))
 
@@ -234,12 +283,22 @@ def starts_with_pronoun(sentence: str) -> bool:
     return bool(_PRONOUN_START.match(sentence))
 
 
+def leans_on_previous(sentence: str, previous: str) -> bool:
+    """Whether the sentence needs the one before it to say who or what it is about: it opens
+    with a pronoun ("He said ...") or with a quotation that the sentence before introduces
+    (“It's not instant coffee,” he said). A quotation after a quotation only continues it: the
+    first carries what the statement is about."""
+    return starts_with_pronoun(sentence) or (sentence[:1] in "“\"‘" and not is_direct(previous))
+
+
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
     """Whether ``sentence`` has the kind of thing the question asks for."""
     if question.focus and context_terms and question.focus not in context_terms:
         return False  # "which airline": the answer names an airline
     if question.money and not _MONEY.search(sentence):
         return False
+    if question.unit and not _UNIT[question.unit].search(sentence):
+        return False  # "at what time", "what were the scores": only a sentence with one answers
     if question.wants == "number":
         if not question.counted:
             return bool(_NUMBER.search(sentence))
@@ -253,15 +312,23 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
     if question.wants == "duration":
         return bool(_DURATION.search(sentence) or _TIME.search(sentence))
     if question.wants == "person":
-        # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name
-        return any({stem(t) for t in tokens(m.group())} - question.names
-                   for m in _MULTIWORD_NAME.finditer(sentence))
+        # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
+        # more than a title ("Chief Inspector" of a known name), and not a place ("Elm Street")
+        return any({stem(t) for t in tokens(m.group())} - question.names - _TITLES
+                   for m in _MULTIWORD_NAME.finditer(sentence) if not _PLACE_NAME.search(m.group()))
     if question.wants == "place":
-        # a capitalised word after the first that the question did not name ("Mittagong")
-        words = tokens(sentence)[1:]
-        return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
-                   for w in words)
+        return _new_capitalised(question, sentence)
     return True
+
+
+def _new_capitalised(question: Question, sentence: str) -> bool:
+    """A capitalised word after the first that the question did not name ("Mittagong")."""
+    return any(w[0].isupper() and w.lower() not in STOPWORDS and stem(w) not in question.names
+               for w in tokens(sentence)[1:])
+
+
+_PLACE_NAME = re.compile(r"\b(?:Street|Road|Highway|Avenue|Lane|Centre|Center|River|Creek|Park|"
+                         r"Airport|Oval|Stadium|Square|Bridge|Bay|Beach|Island|Mountains?|Valley)$")
 
 
 _EXPLICIT_TIME = re.compile(
@@ -282,6 +349,14 @@ def answer_evidence(question: Question, sentence: str) -> float:
     def new(match: re.Match) -> bool:
         return any(t.lower() not in asked for t in tokens(match.group()))
 
+    if question.unit:  # "at what time": a clock time is the answer, "Monday night" only near it
+        if any(new(m) for m in _UNIT[question.unit].finditer(sentence)):
+            return 1.0
+        return 0.5 * _typed_evidence(question, sentence, new)
+    return _typed_evidence(question, sentence, new)
+
+
+def _typed_evidence(question: Question, sentence: str, new) -> float:
     if question.wants == "time":
         if any(new(m) for m in _EXPLICIT_TIME.finditer(sentence)):
             return 1.0
@@ -292,10 +367,12 @@ def answer_evidence(question: Question, sentence: str) -> float:
         if question.counted and satisfies(question, sentence, set()):
             return 1.0
         return 0.5 if any(new(m) for m in _NUMBER.finditer(sentence)) else 0.0
-    if question.wants in ("person", "place"):
+    if question.wants in ("person", "place", "name"):
         if any(new(m) for m in _MULTIWORD_NAME.finditer(sentence)):
             return 1.0
-        return 0.6 if satisfies(question, sentence, set()) else 0.0
+        if question.wants == "person":
+            return 0.6 if satisfies(question, sentence, set()) else 0.0
+        return 0.6 if _new_capitalised(question, sentence) else 0.0
     return 0.0
 
 

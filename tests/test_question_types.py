@@ -1,0 +1,68 @@
+"""What a question asks for, and which sentences hold it (pure text rules, no index)."""
+
+from assistant.text import analyse, answer_evidence, leans_on_previous, satisfies
+
+
+def test_asked_form_of_a_time_or_number():
+    assert analyse("At what time did the ferry leave the harbour?").unit == "clock"
+    assert analyse("On which days will the nurses strike?").unit == "date"
+    assert analyse("How far did the hikers walk?").unit == "distance"
+    assert analyse("What share of voters backed the levy?").unit == "percent"
+    assert analyse("What were the set scores in the final?").unit == "score"
+    assert analyse("Within what time frame must the report be made?").wants == "duration"
+    assert analyse("How many rescue workers arrived at the mine?").counted == "rescu worker"
+    assert analyse("How large a crowd gathered at the gates?").counted == "crowd"
+
+
+def test_a_sentence_without_the_asked_form_does_not_answer():
+    question = analyse("At what time did the ferry leave the harbour?")
+    assert satisfies(question, "The ferry left the harbour at 6:45pm.", set())
+    assert not satisfies(question, "The ferry left the harbour on Monday night.", set())
+    question = analyse("What were the set scores in the final?")
+    assert satisfies(question, "She won the final 6-4, 7-5.", set())
+    assert not satisfies(question, "She won the final in three sets.", set())
+
+
+def test_the_answer_not_the_restated_question_is_the_evidence():
+    question = analyse("On which days will the nurses strike?")
+    assert answer_evidence(question, "The strike will be on Tuesday and Wednesday.") == 1.0
+    assert answer_evidence(question, "Nurses will strike this week over pay.") < 0.5
+
+
+def test_which_asks_for_a_name():
+    question = analyse("Which trawler was towed into port?")
+    assert question.wants == "name"
+    assert answer_evidence(question, "The Ocean Star was towed into port.") == 1.0
+    assert answer_evidence(question, "A trawler was towed into port.") == 0.0
+
+
+def test_words_of_someone_are_asked_without_a_speech_verb():
+    question = analyse("What comparison did the mayor, Jane Roe, use about the delays?")
+    assert question.asks_speech and question.speaker == {"jan", "roe"}  # stemmed
+    assert analyse("How did Jane Roe justify the levy?").asks_speech
+
+
+def test_a_quotation_leans_on_the_sentence_that_introduces_it():
+    introduction = "The envoy says he is not worried about the delays."
+    assert leans_on_previous("“It is not instant coffee,” he said.", introduction)
+    assert leans_on_previous("He said the delays were expected.", introduction)
+    assert not leans_on_previous("The envoy said the delays were expected.", introduction)
+    # a quotation after a quotation continues it; the first one says what it is about
+    assert not leans_on_previous("“Europe matters to us.", "“Peace is our mission,” he said.")
+
+
+def test_a_year_selects_articles_only_in_a_dated_collection():
+    from datetime import date
+
+    from assistant.dates import time_scope
+
+    question = "When did the mill close in 1975?"
+    assert time_scope(question, date(2001, 12, 31)).since == date(1975, 1, 1)
+    undated = time_scope(question, None)  # no dated article: the year is about the event
+    assert not undated.since and undated.without(question) == question
+
+
+def test_a_who_question_is_not_answered_by_a_place():
+    question = analyse("What is the name of the boy found on the footpath?")
+    assert not satisfies(question, "The boy was found in Harbour Street near Kings Park.", set())
+    assert satisfies(question, "The boy, Tom Reid, was found on the footpath.", set())
