@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED_DIR, free_port
 from gradio_client import Client
+from playwright.sync_api import expect
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -167,11 +168,11 @@ def test_new_chat_starts_clean(page):
 
 
 def test_filters_and_settings_apply_to_the_next_question(page):
+    page.get_by_text("Filters and settings").click()  # (its inputs mount when it opens)
     ask(page, "What did Campbell warn?")
     assert "from 5 retrieved passages" in page.locator("#retrieved").inner_text()
-    page.get_by_text("Filters and settings").click()
-    page.locator("#k input[type=number]").fill("1")
-    page.locator("#k input[type=number]").press("Enter")
+    page.locator("#k input[type=range]").fill("1")  # drag the slider to 1
+    expect(page.locator("#k input[type=number]")).to_have_value("1")
     ask(page, "What did Campbell warn?")
     assert "from 1 retrieved passage." in page.locator("#retrieved").inner_text()
     assert page.locator("#sources-panel .latest .card").count() == 1
@@ -271,6 +272,7 @@ def test_generated_answer_streams_and_the_llm_can_be_turned_off(browser, tmp_pat
             }).observe(document.querySelector('#chat'),
                        {childList: true, subtree: true, characterData: true});
         }""")
+        tab.get_by_text("Filters and settings").click()  # (its inputs mount when it opens)
         answer = ask(tab, "What did Lammy urge Wang Yi to do?")
         assert "Written by the LLM" in answer.inner_text()
         final = answer.locator(".text").inner_text()
@@ -278,7 +280,6 @@ def test_generated_answer_streams_and_the_llm_can_be_turned_off(browser, tmp_pat
                    if t.strip() and "Searching" not in t and t.strip() != final.strip()
                    and "Written by the LLM" not in t]
         assert partial, "the text should appear piece by piece before the verified answer"
-        tab.get_by_text("Filters and settings").click()
         tab.locator("#use-llm input").uncheck()
         quoted = ask(tab, "What did Lammy urge Wang Yi to do?")
         assert "Quoted from the articles." in quoted.inner_text()
