@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
@@ -74,12 +73,13 @@ class Assistant:
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         kept = []
         for file in map(Path, files):
+            data = file.read_bytes()
             target = self.uploads_dir / file.name
-            if target.exists() and target.read_bytes() != file.read_bytes():
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+            if target.exists() and target.read_bytes() != data:  # another file of that name
+                digest = hashlib.sha256(data).hexdigest()[:8]
                 target = target.with_name(f"{file.stem}-{digest}{file.suffix}")
             if not target.exists():
-                shutil.copyfile(file, target)
+                target.write_bytes(data)
             kept.append(target)
         return self.ingest(kept, progress=progress)
 

@@ -201,12 +201,18 @@ def sources_html(conversation: Conversation | None, reading: list | None = None)
     return "".join(out)
 
 
-def report_markdown(report: IngestReport, names: dict[str, str] | None = None) -> str:
+def ask_options(since: str | None, until: str | None, sources: list[str] | None, k: float,
+                use_llm: bool) -> dict:
+    """The page's filter and setting inputs as ``Assistant.ask``/``stream`` options."""
+    return {"since": (since or "").strip() or None, "until": (until or "").strip() or None,
+            "source": sources or None, "k": int(k), "use_llm": bool(use_llm)}
+
+
+def report_markdown(report: IngestReport) -> str:
     """An ingest report for the page: the summary, then one line per file that failed."""
-    names = names or {}
     lines = [report.summary()]
     for error in report.errors:
-        where = names.get(error.path, Path(error.path.split(" (")[0].split(":")[0]).name)
+        where = Path(error.path.split(" (")[0].split(":")[0]).name
         lines.append(f"- **{html.escape(where)}**: {html.escape(error.problem)}")
     return "\n".join(lines)
 
@@ -221,17 +227,21 @@ def build(assistant: Assistant):
     lock = threading.Lock()  # one embedding session and one LLM: requests take turns on 2 cores
     llm_available = settings.llm != "none"
 
-    def source_choices() -> list[str]:
-        return sorted({e["source"] for e in assistant.articles() if e.get("source")})
+    def listing() -> tuple[list[list[str]], list[tuple[str, str]], list[str]]:
+        """From one read of the index: the table's rows, the delete choices, the sources."""
+        entries = assistant.articles()
+        rows = [[e["title"], e.get("source") or "", e.get("published") or "", Path(e["path"]).name]
+                for e in entries]
+        choices = [(f"{e['title']} — {e.get('source') or 'no source'}"
+                    + (f" ({e['published']})" if e.get("published") else ""), e["key"])
+                   for e in entries]
+        return rows, choices, sorted({e["source"] for e in entries if e.get("source")})
 
-    def article_rows() -> list[list[str]]:
-        return [[e["title"], e.get("source") or "", e.get("published") or "", Path(e["path"]).name]
-                for e in assistant.articles()]
-
-    def article_choices() -> list[tuple[str, str]]:
-        return [(f"{e['title']} — {e.get('source') or 'no source'}"
-                 + (f" ({e['published']})" if e.get("published") else ""), e["key"])
-                for e in assistant.articles()]
+    def listing_updates(clear_choice: bool = False) -> tuple:
+        rows, choices, sources = listing()
+        return (gr.update(value=rows),
+                gr.update(choices=choices, **({"value": []} if clear_choice else {})),
+                gr.update(choices=sources))
 
     def respond(message: str, chat: list, conversation: Conversation | None, since: str,
                 until: str, sources: list[str] | None, k: float, use_llm: bool) -> Iterator:
@@ -243,8 +253,7 @@ def build(assistant: Assistant):
         chat += [{"role": "user", "content": message},
                  {"role": "assistant", "content": '<div class="answer"><i>Searching the articles…</i></div>'}]
         yield chat, gr.skip(), conversation, ""
-        options = {"since": (since or "").strip() or None, "until": (until or "").strip() or None,
-                   "source": sources or None, "k": int(k), "use_llm": bool(use_llm)}
+        options = ask_options(since, until, sources, k, use_llm)
         text, answer = "", None
         with lock:
             try:
@@ -274,15 +283,12 @@ def build(assistant: Assistant):
     def new_chat():
         return [], None, sources_html(None), ""
 
-    def after_change(report: IngestReport, names: dict[str, str] | None = None):
-        return (report_markdown(report, names), gr.update(value=article_rows()),
-                gr.update(choices=article_choices(), value=[]),
-                gr.update(choices=source_choices()))
+    def after_change(report: IngestReport):
+        return (report_markdown(report), *listing_updates(clear_choice=True))
 
     def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         if not files:
             return "Choose one or more article files first.", gr.skip(), gr.skip(), gr.skip()
-        names = {}
 
         def step(done: int, total: int, current: str) -> None:
             progress((done, total), desc=f"Indexing {Path(current).name}" if current else "Indexing",
@@ -290,16 +296,14 @@ def build(assistant: Assistant):
 
         with lock:
             report = assistant.upload(files, progress=step)
-        for f in files:
-            names[str((assistant.uploads_dir / Path(f).name).resolve())] = Path(f).name
-        return after_change(report, names)
+        return after_change(report)
 
     def paste(title: str, source: str, published: str, text: str):
         if not text or not text.strip():
             return "Paste the article's text first.", gr.skip(), gr.skip(), gr.skip()
         with lock:
             report = assistant.add_text(text, title, source, published)
-        return after_change(report, {})
+        return after_change(report)
 
     def delete_chosen(keys: list[str] | None):
         if not keys:
@@ -313,9 +317,7 @@ def build(assistant: Assistant):
         """One question, no conversation: the Answer as JSON, as the CLI's --json prints it."""
         with lock:
             try:
-                answer = assistant.ask(question, int(k), since=(since or "").strip() or None,
-                                       until=(until or "").strip() or None,
-                                       source=sources or None, use_llm=use_llm)
+                answer = assistant.ask(question, **ask_options(since, until, sources, k, use_llm))
             except AssistantError as exc:
                 raise gr.Error(str(exc)) from exc
         return answer.model_dump_json()
@@ -329,6 +331,7 @@ def build(assistant: Assistant):
         """The indexed articles as JSON: key, id, title, source, published, path."""
         return json.dumps(assistant.articles())
 
+    rows, choices, known_sources = listing()  # refreshed on each page load (demo.load)
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         conversation = gr.State(None)  # one per browser tab
         gr.Markdown("## News assistant\nAnswers come only from the indexed articles, and every "
@@ -351,7 +354,7 @@ def build(assistant: Assistant):
                                            placeholder="2024, 2024-04, April 2024")
                         until = gr.Textbox(label="Published until", elem_id="until",
                                            placeholder="2024-12-31")
-                    sources = gr.Dropdown(choices=source_choices(), value=[], multiselect=True,
+                    sources = gr.Dropdown(choices=known_sources, value=[], multiselect=True,
                                           label="Sources (all when empty)", elem_id="sources")
                     k = gr.Slider(1, 20, value=settings.top_k, step=1, elem_id="k",
                                   label="Passages to retrieve")
@@ -378,10 +381,10 @@ def build(assistant: Assistant):
                                             elem_id="paste-date")
                     p_text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
                     add_text = gr.Button("Add the article", elem_id="add-text")
-            table = gr.Dataframe(article_rows, headers=["Title", "Source", "Published", "File"],
+            table = gr.Dataframe(rows, headers=["Title", "Source", "Published", "File"],
                                  interactive=False, label="Indexed articles", elem_id="articles")
             with gr.Row():
-                doomed = gr.Dropdown(choices=article_choices(), value=[], multiselect=True,
+                doomed = gr.Dropdown(choices=choices, value=[], multiselect=True,
                                      label="Articles to delete", scale=4, elem_id="delete-choice")
                 remove = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
 
@@ -395,9 +398,8 @@ def build(assistant: Assistant):
         add_files.click(upload, files, changed, api_visibility="private")
         add_text.click(paste, [p_title, p_source, p_date, p_text], changed, api_visibility="private")
         remove.click(delete_chosen, doomed, changed, api_visibility="private")
-        demo.load(lambda: (gr.update(value=article_rows()), gr.update(choices=article_choices()),
-                           gr.update(choices=source_choices())),
-                  None, [table, doomed, sources], api_visibility="private")
+        demo.load(lambda: listing_updates(), None, [table, doomed, sources],
+                  api_visibility="private")
         gr.api(ask_api, api_name="ask")
         gr.api(articles_api, api_name="articles")
         gr.api(delete_api, api_name="delete")
