@@ -212,7 +212,7 @@ def report_markdown(report: IngestReport) -> str:
     """An ingest report for the page: the summary, then one line per file that failed."""
     lines = [report.summary()]
     for error in report.errors:
-        where = Path(error.path.split(" (")[0].split(":")[0]).name
+        where = Path(error.path).name  # with where in the file: "feed.jsonl:3", "x.json (item 2)"
         lines.append(f"- **{html.escape(where)}**: {html.escape(error.problem)}")
     return "\n".join(lines)
 

@@ -346,3 +346,15 @@ def test_unsupported_sentences_are_marked_in_the_answer():
                      rendered)
     assert '<a class="cite" href="#source-1">[1]</a>' in rendered
     assert "Written by the LLM" in rendered
+
+
+def test_ingest_errors_name_the_file_and_the_place_in_it():
+    from assistant.errors import ArticleError
+    from assistant.ingest import IngestReport
+    from assistant.ui import report_markdown
+
+    report = IngestReport(errors=[ArticleError("/up/feed.jsonl:3", "malformed JSON (column 5)"),
+                                  ArticleError("/up/empty.txt", "empty file")])
+    shown = report_markdown(report)
+    assert "**feed.jsonl:3**: malformed JSON (column 5)" in shown
+    assert "**empty.txt**: empty file" in shown
