@@ -34,6 +34,7 @@ KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best 
 SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
 DIRECT_BONUS = 0.3  # ... and quoted words before a reporter's paraphrase
 TYPE_WEIGHT = 0.35  # a new answer of the asked type: the date for "when", the name for "who"
+ANCHOR_WEIGHT = 0.15  # per question word (up to two) that no other sentence of the article has
 
 
 class Copy(BaseModel):
@@ -156,6 +157,7 @@ class _Candidate:
     span: Span
     text: str
     score: float
+    evidence: float = 0.0  # answer_evidence: how plainly it holds an answer of the asked type
 
 
 def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
@@ -170,13 +172,13 @@ def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
 
 def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
             max_quotes: int, trace: list[tuple[str, str]] | None = None,
-            keep_within: float = KEEP_WITHIN) -> list[_Candidate]:
+            keep_within: float = KEEP_WITHIN, complements: bool = True) -> list[_Candidate]:
     """The sentences that answer the question, best first; empty when none does.
 
     ``trace``, when given, receives (sentence, why it was left out or its score) for debugging.
     """
     return choose(score_sentences(question, hits, embedder, min_coverage, trace), max_quotes,
-                  keep_within)
+                  keep_within, complements)
 
 
 def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,
@@ -211,7 +213,10 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                 for h in hits for s in h.article.sentences}
     article_speakers = {h.article.id: speaker_terms(n for s in h.article.sentences for n in s.speakers)
                         for h in hits}
-    rarity = {h.article.id: _weighted_coverage(question, h.article) for h in hits}
+    sentence_terms = {h.article.id: [terms(h.article.text[s.start:s.end])
+                                     for s in sentence_cache[h.article.id]] for h in hits}
+    rarity = {a: _weighted_coverage(question, s) for a, s in sentence_terms.items()}
+    anchors = {a: _anchors(question, s) for a, s in sentence_terms.items()}
     candidates = []
     for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
         context_terms = terms(context)
@@ -249,24 +254,32 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if similarity < MIN_SENTENCE_SIMILARITY:
             skip(text, f"similarity {similarity:.2f}")
             continue
+        evidence = answer_evidence(question, text)
         score = (float(similarity) + 0.3 * rarity[hit.article.id](context_terms)
                  + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
                  + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
                  + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
                  + (DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0)
-                 + TYPE_WEIGHT * answer_evidence(question, text)
+                 + TYPE_WEIGHT * evidence
+                 + ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms))
                  + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
                     if question.asks_speech else 0.0))
-        candidates.append(_Candidate(hit, span, text, score))
+        candidates.append(_Candidate(hit, span, text, score, evidence))
         skip(text, f"score {score:.3f}")
     candidates.sort(key=lambda c: c.score, reverse=True)
     return candidates
 
 
-def choose(candidates: list[_Candidate], max_quotes: int,
-           keep_within: float = KEEP_WITHIN) -> list[_Candidate]:
+def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = KEEP_WITHIN,
+           complements: bool = True) -> list[_Candidate]:
     """The best ``max_quotes`` candidates scoring within ``keep_within`` of the best, no two
-    saying the same thing."""
+    saying the same thing.
+
+    With ``complements`` a further quote must hold an answer of the asked type more plainly
+    than the ones before it (the first says the yacht was towed, the next names the yacht);
+    one that only says more about the story is not cited. Without it (the LLM's context) any
+    close candidate is kept.
+    """
     if not candidates:
         return []
     best = candidates[0].score
@@ -275,6 +288,8 @@ def choose(candidates: list[_Candidate], max_quotes: int,
         if len(chosen) == max_quotes or candidate.score < best * keep_within:
             break
         if any(_near_duplicate(candidate.text, c.text) for c in chosen):
+            continue
+        if complements and chosen and candidate.evidence <= max(c.evidence for c in chosen):
             continue
         chosen.append(candidate)
     return chosen
@@ -318,11 +333,17 @@ def _topic_coverage(question: Question, context_terms: set[str]) -> float:
     return len(about & context_terms) / len(about) if about else 1.0
 
 
-def _weighted_coverage(question: Question, article: Article):
+def _anchors(question: Question, sentences: list[set[str]]) -> set[str]:
+    """The question's words (not the speaker's name) that only one sentence of the article
+    uses: a question names its story with words from the lead ("the 4.1 magnitude earthquake
+    in the wheatbelt") and what it asks with words from the answer ("the epicentre")."""
+    return {t for t in topic(question) if sum(t in s for s in sentences) == 1}
+
+
+def _weighted_coverage(question: Question, sentences: list[set[str]]):
     """Coverage of the question's terms, each weighted by how rare it is among the article's
     sentences: "change of security procedures" says more than the "Lucas Heights" of every line.
     """
-    sentences = [terms(article.text[s.start:s.end]) for s in sentence_spans(article.text)]
     n = max(len(sentences), 1)
     weight = {t: math.log(1 + n / (1 + sum(t in s for s in sentences))) for t in question.key_terms}
     total = sum(weight.values())

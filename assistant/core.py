@@ -167,7 +167,8 @@ class Assistant:
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
         refused = not chosen
         if chosen and generating:
-            candidates = choose(pool, self.settings.llm_passages * 2, keep_within=0.0)
+            candidates = choose(pool, self.settings.llm_passages * 2, keep_within=0.0,
+                               complements=False)
             sources = generate.build_sources(candidates, self.settings.llm_passages)
             generated = ""
             try:

@@ -46,7 +46,8 @@ def test_answer_streams_sources_first_then_text_then_a_verified_answer(seed_inde
 def test_verifier_corrects_a_fabricated_citation_and_catches_a_misquote(seed_assistant):
     question = analyse("What did Campbell warn?")
     hits = seed_assistant.retriever.search(question, 5)
-    candidates = extract(question, hits, seed_assistant.embedder, 0.5, 6, keep_within=0.0)
+    candidates = extract(question, hits, seed_assistant.embedder, 0.5, 6, keep_within=0.0,
+                         complements=False)
     sources = build_sources(candidates, 3)
     right = next(s.n for s in sources if "impact on the US-China relationship" in s.text)
     generated = (
