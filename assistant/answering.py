@@ -32,7 +32,7 @@ MIN_SENTENCE_SIMILARITY = 0.15  # below this a sentence is about something else 
 WARNING_BONUS = 0.15  # "what did X warn?" prefers conditions, threats and consequences
 KEEP_WITHIN = 0.85  # further quotes must score at least this share of the best one
 SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
-DIRECT_BONUS = 0.3  # ... and quoted words before a reporter's paraphrase
+DIRECT_BONUS = 0.6  # ... and quoted words before a reporter's paraphrase
 TYPE_WEIGHT = 0.35  # a new answer of the asked type: the date for "when", the name for "who"
 ANCHOR_WEIGHT = 0.15  # per question word (up to two) that no other sentence of the article has
 

@@ -60,8 +60,11 @@ def ingest(
     manifest = store.load_manifest()
     wanted = signature(embedder, passage_tokens)
     if manifest.articles and manifest.signature != wanted:
-        store.reset()  # built with another model or passage size: rebuild from scratch
-        manifest = Manifest()
+        if {**manifest.signature, "speech": speech.VERSION} == wanted:
+            _reanalyse(manifest, store)  # only the who-said-what rules changed
+        else:
+            store.reset()  # built with another model or passage size: rebuild from scratch
+            manifest = Manifest()
     manifest.signature = wanted
 
     files = list(iter_files(paths))
@@ -107,6 +110,17 @@ def remove(keys: Iterable[str], store: Store, embedder: MiniLM, passage_tokens: 
     _finish(manifest, store, embedder, passage_tokens)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _reanalyse(manifest: Manifest, store: Store) -> None:
+    """Find the speakers of every stored article again; passages and vectors stay as they are.
+    The manifest keeps its old signature until all are done, so a crash means starting over."""
+    for article_id in sorted(manifest.article_ids):
+        article = store.article(article_id)
+        store.save_article(article.model_copy(
+            update={"sentences": tuple(speech.analyse(article.text))}))
+    manifest.signature = {**manifest.signature, "speech": speech.VERSION}
+    store.save_manifest(manifest)
 
 
 def _finish(manifest: Manifest, store: Store, embedder: MiniLM, passage_tokens: int) -> None:

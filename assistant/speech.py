@@ -2,9 +2,10 @@
 
 News attributes speech in a few fixed shapes, and simple rules cover most of them:
 "X said", "X, who ..., said", "“...,” said X", "according to X", "he added" (the last speaker),
-and a paragraph that is all quotation continuing the speaker before it. "X told Y" makes X the
-speaker, never Y; a byline is not in the text at all. A speaker named by a role only ("the
-statement said") is recorded as unknown, which is not the same as another person.
+"the union's secretary, Tony Sheldon, says", and a paragraph that is all quotation continuing
+the speaker before it. "X told Y" makes X the speaker, never Y; a byline is not in the text at
+all. A speaker named by a role only ("the statement said") is recorded as unknown, which is not
+the same as another person.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import re
 from .articles import Sentence
 from .chunking import sentence_spans
 
-# Bump when the rules change: ingest then re-analyses every article.
-VERSION = 3
+# Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
+VERSION = 4
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -42,6 +43,7 @@ _RUN = rf"(?:{_CAP}(?:\s+of)?\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Cam
 _NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
 _AFFILIATION = re.compile(rf"((?:{_CAP}\s+)+{_CAP})\s+(?:from|of|at)\s+(?:the\s+)?{_RUN}{_ADVERB}\s+$")
 _NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
+_APPOSITION = re.compile(rf",\s*({_RUN}),\s*$")  # "The union's secretary, Tony Sheldon, says"
 _ACCORDING = re.compile(rf"\baccording to\s+((?:{_CAP}\s+)*{_CAP})")
 _PRONOUN_TAIL = re.compile(rf"\b(he|she|they)\b{_ADVERB}\s+$", re.IGNORECASE)
 # Capitalised words that open a sentence or a clause, or give a title, without naming anyone.
@@ -96,6 +98,8 @@ def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bo
             if not re.search(r"\b(?:with|to|by|from|for|of|about|at|on|in)$", prefix) or \
                     re.search(r"\b(?:spokes\w+|aides?) (?:for|to)$", prefix):
                 named = _clean_name(tail.group(1))
+        if named is None and (apposition := _APPOSITION.search(before)):
+            named = _clean_name(apposition.group(1))
         if named is None and _PRONOUN_TAIL.search(before):
             named = last_speaker
         if named is None and before.rstrip().endswith(","):

@@ -235,13 +235,20 @@ _ASKED_SPEAKER = re.compile(
 
 
 def _asked_speaker(question: str) -> frozenset[str]:
-    """The names in "What did <speaker> say ...?" / "... according to <speaker>?"."""
+    """The name in "What did <speaker> say ...?" / "... according to <speaker>?": its last run
+    of capitalised words, so "British Antarctic Survey scientist David Vaughan" is Vaughan,
+    not the survey."""
     match = _ASKED_SPEAKER.search(question)
     if not match:
         return frozenset()
     phrase = match.group("who") or match.group("who2")
-    return frozenset(stem(t) for t in tokens(phrase)
-                     if t[0].isupper() and t.lower() not in STOPWORDS | _TITLES)
+    runs: list[list[str]] = [[]]
+    for t in re.findall(r"[A-Za-z][A-Za-z'’]*|,", phrase):  # a comma ends a run too
+        if t[0].isupper() and t.lower() not in STOPWORDS | _TITLES:
+            runs[-1].append(stem(t))
+        elif runs[-1]:
+            runs.append([])
+    return frozenset(next((r for r in reversed(runs) if r), []))
 
 
 _TITLES = frozenset("""

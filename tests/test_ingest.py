@@ -34,6 +34,28 @@ def test_reingest_skips_unchanged_articles(corpus, tmp_path):
     assert "2 unchanged (skipped)" in again.summary()
 
 
+def test_new_who_said_what_rules_reanalyse_stored_articles_without_re_embedding(corpus, tmp_path):
+    index = tmp_path / "index"
+    _assistant(index).ingest([corpus])
+    before = _stored_passages(index)
+    # an index built by older speech rules: no speakers found, an older rules version
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["signature"]["speech"] -= 1
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    for path in (index / "articles").glob("*.json"):
+        article = json.loads(path.read_text())
+        article["sentences"] = [{**s, "speakers": []} for s in article["sentences"]]
+        path.write_text(json.dumps(article))
+    stale = _assistant(index).ask("What did Campbell warn?")
+    assert "impact on the US-China relationship" not in stale.answer  # no statement of his found
+
+    report = _assistant(index).ingest([corpus])
+    assert report.passages == 0 and len(report.unchanged) == 2  # nothing embedded again
+    assert _stored_passages(index) == before
+    answer = _assistant(index).ask("What did Campbell warn?")
+    assert not answer.refused and "impact on the US-China relationship" in answer.answer
+
+
 def test_changed_article_replaces_its_old_passages(corpus, tmp_path):
     index = tmp_path / "index"
     assistant = _assistant(index)

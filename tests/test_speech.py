@@ -27,6 +27,17 @@ def test_said_told_added_and_apposition():
     assert got[5] == ("Jane Smith",)
 
 
+def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
+    text = ("The Illawarra Area Health Service says four midwives have been moved. "
+            "The service's chief executive officer, Tony Sherbon, says no one was put at risk. "
+            "\"We're very concerned,\" he said.\n\n"
+            "Campbell, speaking to Reuters, said talks matter.")
+    got = list(_speakers(text).values())
+    assert got[1] == ("Tony Sherbon",)
+    assert got[2] == ("Tony Sherbon",)  # "he said" is Sherbon, not the health service before him
+    assert got[3] == ("Campbell",)  # a clause set off by commas names no one
+
+
 def test_a_quote_paragraph_keeps_its_speaker_and_bylines_are_not_speakers(seed_assistant):
     manifest = seed_assistant.store.require()
     scmp = next(seed_assistant.store.article(e["id"]) for e in manifest.articles.values()
