@@ -160,14 +160,17 @@ class _Candidate:
     evidence: float = 0.0  # answer_evidence: how plainly it holds an answer of the asked type
 
 
-def _sentence_context(article: Article, spans: list[Span], index: int) -> str:
-    """The sentence, plus the one before it when it leans on it ("He said ...", a quotation)."""
-    sentence = article.text[spans[index].start:spans[index].end]
-    if index > 0:
-        previous = article.text[spans[index - 1].start:spans[index - 1].end]
-        if leans_on_previous(sentence, previous):
-            return previous + " " + sentence
-    return sentence
+def _sentence_context(article: Article, spans: list[Span], index: int, reach: int = 2) -> str:
+    """The sentence, plus the ones before it that it leans on ("He said ...", a quotation
+    continued), up to ``reach`` back: they name who "he" is."""
+    start = index
+    while start > 0 and index - start < reach:
+        sentence = article.text[spans[start].start:spans[start].end]
+        previous = article.text[spans[start - 1].start:spans[start - 1].end]
+        if not leans_on_previous(sentence, previous):
+            break
+        start -= 1
+    return " ".join(article.text[s.start:s.end] for s in spans[start:index + 1])
 
 
 def extract(question: Question, hits: list[Hit], embedder: MiniLM, min_coverage: float,

@@ -255,6 +255,8 @@ _TITLES = frozenset("""
 president prime minister deputy secretary state foreign senator governor general chief premier
 chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame senior sergeant
 inspector superintendent constable detective commissioner captain colonel major judge justice
+mayor professor treasurer leader chairman chairwoman director executive officer manager coach
+skipper ambassador envoy commander bishop archbishop reverend attorney councillor
 """.split())
 
 
