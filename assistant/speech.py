@@ -16,7 +16,7 @@ from .articles import Sentence
 from .chunking import sentence_spans
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 4
+VERSION = 5
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -60,6 +60,14 @@ chief premier chancellor mr mrs ms dr prof of
 """.split())
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|we|we're|we've|my|our|us|me)\b", re.IGNORECASE)
 _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
+_QUOTED = re.compile(r"[“\"][^”\"]*(?:[”\"]|$)")
+_SUBJECT = re.compile(rf"^\s*(?:The\s+)?({_RUN})\s+[a-z]")
+# Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.
+_ORGANISATION = re.compile(
+    r"\b(?:Government|Department|Council|Union|Service|Ministry|Police|Committee|Commission|"
+    r"Office|Party|Agency|Court|Company|Corporation|Association|Bureau|Authority|Board|"
+    r"Institute|Organi[sz]ation|Federation|Army|Navy|Forces?|Survey|University|Bank|Group|Fund|"
+    r"Airlines?|Inc|Ltd|News|Network|Centre|Center|Club|League|Alliance|Coalition)\b")
 
 
 def _clean_name(raw: str) -> str | None:
@@ -80,12 +88,17 @@ def _full_name(name: str, people: list[str]) -> str:
     return name
 
 
-def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bool]:
-    """(named speakers, whether the sentence reports or quotes speech)."""
+def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | None
+                 ) -> tuple[list[str], bool]:
+    """(named speakers, whether the sentence reports or quotes speech). "He said" is the last
+    person named (``last_person``), "they said" the last speaker, who may be an organisation."""
     speakers: list[str] = []
     speech = False
+    quoted = _quoted(sentence)
     for match in _SPEECH_VERB.finditer(sentence):
         speech = True
+        if quoted[match.start()]:
+            continue  # “Many have claimed ...”: the quoted words' verbs are not attributions
         before = sentence[:match.start()]
         after = sentence[match.end():]
         named = None
@@ -100,8 +113,8 @@ def _speakers_of(sentence: str, last_speaker: str | None) -> tuple[list[str], bo
                 named = _clean_name(tail.group(1))
         if named is None and (apposition := _APPOSITION.search(before)):
             named = _clean_name(apposition.group(1))
-        if named is None and _PRONOUN_TAIL.search(before):
-            named = last_speaker
+        if named is None and (pronoun := _PRONOUN_TAIL.search(before)):
+            named = last_speaker if pronoun.group(1).lower() == "they" else last_person
         if named is None and before.rstrip().endswith(","):
             # "Campbell, who was speaking with ..., said": the clause's subject opens it.
             opening = re.match(rf"\s*({_RUN})", sentence)
@@ -131,11 +144,13 @@ def analyse(text: str) -> list[Sentence]:
             people.append(name)
     sentences: list[Sentence] = []
     last_speaker: str | None = None
+    last_person: str | None = None  # whom "he" or "she" refers to
     previous_speech = False
+    previous_speakers: tuple[str, ...] = ()
     previous_paragraph_end = -1
     for span in sentence_spans(text):
         sentence = text[span.start:span.end]
-        speakers, speech = _speakers_of(sentence, last_speaker)
+        speakers, speech = _speakers_of(sentence, last_speaker, last_person)
         speakers = [_full_name(s, people) for s in speakers]
         paragraph_start = text.rfind("\n", 0, span.start) + 1
         whole_paragraph = paragraph_start == span.start and (
@@ -143,15 +158,22 @@ def analyse(text: str) -> list[Sentence]:
             or span.end == len(text))
         if not speakers and whole_paragraph and _ALL_QUOTE.match(sentence.strip()) and last_speaker:
             speakers = [last_speaker]  # a quote paragraph continues the speaker before it
+        elif not speakers and previous_speakers and sentence.lstrip()[:1] in "“\"‘" \
+                and not _SPEECH_VERB.search(_QUOTED.sub(" ", sentence)):
+            speakers = list(previous_speakers)  # “...,” he said. “And more.”: still his words
         elif not speakers and not speech and last_speaker and previous_speech \
                 and _FIRST_PERSON.search(sentence):
             # transcripts drop the quote marks: "Mr Downer says ... . Well, we ..." is his
             speakers, speech = [last_speaker], True
         previous_speech = speech
+        previous_speakers = tuple(speakers)
         if speakers:
             last_speaker = speakers[0]
-        elif speech and paragraph_start != previous_paragraph_end:
-            last_speaker = None if _role_speaker(sentence) else last_speaker
+            last_person = last_speaker if not _ORGANISATION.search(last_speaker) else last_person
+        elif speech and paragraph_start != previous_paragraph_end and _role_speaker(sentence):
+            last_speaker = last_person = None  # "the statement said": who is unknown
+        elif subject := _named_subject(sentence):
+            last_person = subject  # "Foreign Minister Alexander Downer has refused to ..."
         previous_paragraph_end = paragraph_start
         sentences.append(Sentence(start=span.start, end=span.end, speakers=tuple(speakers),
                                   speech=speech))
@@ -174,6 +196,41 @@ def _quote_paragraphs(text: str, sentences: list[Sentence]) -> list[Sentence]:
                 if not out[i].speakers:
                     out[i] = out[i].model_copy(update={"speakers": speakers, "speech": True})
     return out
+
+
+def _quoted(sentence: str) -> list[bool]:
+    """For each character, whether it is inside quotation marks. A sentence may close a
+    quotation an earlier one opened ("... said it," he added.) or open one it does not close."""
+    marks = [m for m in re.finditer(r"[“”\"]", sentence)]
+    inside = bool(marks) and _closing(sentence, marks[0])
+    flags = [False] * (len(sentence) + 1)
+    position = 0
+    for mark in marks:
+        flags[position:mark.start()] = [inside] * (mark.start() - position)
+        flags[mark.start()] = True
+        inside = {"“": True, "”": False}.get(mark.group(), not inside)
+        position = mark.start() + 1
+    flags[position:] = [inside] * (len(flags) - position)
+    return flags
+
+
+def _closing(sentence: str, mark: re.Match) -> bool:
+    if mark.group() != '"':
+        return mark.group() == "”"
+    return mark.start() > 0 and sentence[mark.start() - 1] in ",.?!" \
+        and not sentence[mark.end():mark.end() + 1].isalnum()
+
+
+def _named_subject(sentence: str) -> str | None:
+    """The person a sentence opens with: "The Foreign Minister Alexander Downer has ..."."""
+    if not (match := _SUBJECT.match(sentence)):
+        return None
+    words = match.group(1).split()
+    titles = [i for i, w in enumerate(words) if w.lower().strip(".") in _TITLE_LIKE]
+    name = _clean_name(" ".join(words[titles[-1] + 1:] if titles else words))
+    if not name or len(name.split()) < 2 or _ORGANISATION.search(name):
+        return None
+    return name
 
 
 def _role_speaker(sentence: str) -> bool:

@@ -38,6 +38,19 @@ def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
     assert got[3] == ("Campbell",)  # a clause set off by commas names no one
 
 
+def test_he_is_the_last_person_named_and_a_quotation_goes_on_being_his():
+    text = ("The Federal Government says asylum seekers can return. "
+            "The Foreign Minister Alexander Downer has refused to say when. "
+            "But he says the threat is gone. "
+            "\"Many have claimed they are fleeing the Taliban,\" he said. "
+            "\"Well, the Taliban is finished.\" "
+            "\"We will fight on,\" said the union.")
+    got = list(_speakers(text).values())
+    assert got[0] == ("Federal Government",)
+    assert got[2] == got[3] == got[4] == ("Alexander Downer",)  # "he" is not the Government
+    assert got[5] == ()  # a new quotation with its own (unnamed) speaker
+
+
 def test_a_quote_paragraph_keeps_its_speaker_and_bylines_are_not_speakers(seed_assistant):
     manifest = seed_assistant.store.require()
     scmp = next(seed_assistant.store.article(e["id"]) for e in manifest.articles.values()
