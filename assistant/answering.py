@@ -195,11 +195,12 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if trace is not None:
             trace.append((text, why))
 
-    sentence_cache: dict[str, list[Span]] = {}
+    articles = {h.article.id: h.article for h in hits}  # several hits may share an article
+    sentence_cache = {a.id: sentence_spans(a.text) for a in articles.values()}
     rows: list[tuple[Hit, Span, str, str]] = []
     for hit in hits:
         article = hit.article
-        spans = sentence_cache.setdefault(article.id, sentence_spans(article.text))
+        spans = sentence_cache[article.id]
         for i, span in enumerate(spans):
             if hit.passage.start <= span.start and span.end <= hit.passage.end:
                 text = article.text[span.start:span.end]
@@ -211,13 +212,13 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
     vectors = embedder.embed([context for _, _, _, context in rows])
     similarities = vectors @ embedder.embed_one(question.text)
 
-    article_terms = {h.article.id: terms(f"{h.article.title}\n{h.article.text}") for h in hits}
-    speakers = {(h.article.id, s.start): (speaker_terms(s.speakers), s.speech)
-                for h in hits for s in h.article.sentences}
-    article_speakers = {h.article.id: speaker_terms(n for s in h.article.sentences for n in s.speakers)
-                        for h in hits}
-    sentence_terms = {h.article.id: [terms(h.article.text[s.start:s.end])
-                                     for s in sentence_cache[h.article.id]] for h in hits}
+    article_terms = {a.id: terms(f"{a.title}\n{a.text}") for a in articles.values()}
+    speakers = {(a.id, s.start): (speaker_terms(s.speakers), s.speech)
+                for a in articles.values() for s in a.sentences}
+    article_speakers = {a.id: speaker_terms(n for s in a.sentences for n in s.speakers)
+                        for a in articles.values()}
+    sentence_terms = {a.id: [terms(a.text[s.start:s.end]) for s in sentence_cache[a.id]]
+                      for a in articles.values()}
     rarity = {a: _weighted_coverage(question, s) for a, s in sentence_terms.items()}
     anchors = {a: _anchors(question, s) for a, s in sentence_terms.items()}
     candidates = []

@@ -60,7 +60,6 @@ chief premier chancellor mr mrs ms dr prof of
 """.split())
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|we|we're|we've|my|our|us|me)\b", re.IGNORECASE)
 _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
-_QUOTED = re.compile(r"[“\"][^”\"]*(?:[”\"]|$)")
 _SUBJECT = re.compile(rf"^\s*(?:The\s+)?({_RUN})\s+[a-z]")
 # Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.
 _ORGANISATION = re.compile(
@@ -94,11 +93,8 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
     person named (``last_person``), "they said" the last speaker, who may be an organisation."""
     speakers: list[str] = []
     speech = False
-    quoted = _quoted(sentence)
-    for match in _SPEECH_VERB.finditer(sentence):
+    for match in _attributions(sentence):
         speech = True
-        if quoted[match.start()]:
-            continue  # “Many have claimed ...”: the quoted words' verbs are not attributions
         before = sentence[:match.start()]
         after = sentence[match.end():]
         named = None
@@ -159,7 +155,7 @@ def analyse(text: str) -> list[Sentence]:
         if not speakers and whole_paragraph and _ALL_QUOTE.match(sentence.strip()) and last_speaker:
             speakers = [last_speaker]  # a quote paragraph continues the speaker before it
         elif not speakers and previous_speakers and sentence.lstrip()[:1] in "“\"‘" \
-                and not _SPEECH_VERB.search(_QUOTED.sub(" ", sentence)):
+                and not _attributions(sentence):
             speakers = list(previous_speakers)  # “...,” he said. “And more.”: still his words
         elif not speakers and not speech and last_speaker and previous_speech \
                 and _FIRST_PERSON.search(sentence):
@@ -196,6 +192,12 @@ def _quote_paragraphs(text: str, sentences: list[Sentence]) -> list[Sentence]:
                 if not out[i].speakers:
                     out[i] = out[i].model_copy(update={"speakers": speakers, "speech": True})
     return out
+
+
+def _attributions(sentence: str) -> list[re.Match]:
+    """The speech verbs outside quotation marks: “Many have claimed ...” attributes nothing."""
+    quoted = _quoted(sentence)
+    return [m for m in _SPEECH_VERB.finditer(sentence) if not quoted[m.start()]]
 
 
 def _quoted(sentence: str) -> list[bool]:
