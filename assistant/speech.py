@@ -14,9 +14,10 @@ import re
 
 from .articles import Sentence
 from .chunking import sentence_spans
+from .text import TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 5
+VERSION = 6
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -43,7 +44,7 @@ _RUN = rf"(?:{_CAP}(?:\s+of)?\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Cam
 _NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
 _AFFILIATION = re.compile(rf"((?:{_CAP}\s+)+{_CAP})\s+(?:from|of|at)\s+(?:the\s+)?{_RUN}{_ADVERB}\s+$")
 _NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
-_APPOSITION = re.compile(rf",\s*({_RUN}),\s*$")  # "The union's secretary, Tony Sheldon, says"
+_APPOSITION = re.compile(rf",\s*({_RUN}),{_ADVERB}\s*$")  # "The union's secretary, Tony Sheldon, says"
 _ACCORDING = re.compile(rf"\baccording to\s+((?:{_CAP}\s+)*{_CAP})")
 _PRONOUN_TAIL = re.compile(rf"\b(he|she|they)\b{_ADVERB}\s+$", re.IGNORECASE)
 # Capitalised words that open a sentence or a clause, or give a title, without naming anyone.
@@ -60,7 +61,17 @@ chief premier chancellor mr mrs ms dr prof of
 """.split())
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|we|we're|we've|my|our|us|me)\b", re.IGNORECASE)
 _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
-_SUBJECT = re.compile(rf"^\s*(?:The\s+)?({_RUN})\s+[a-z]")
+# Who a sentence or clause is about: "Team captain John Fitzgerald has ...", "..., however Todd
+# Woodbridge hit out ...", "... was spelt out by spokesman Raanan Gissin." Role words may stand
+# between the capitalised ones; the name is the last capitalised run.
+_ROLE = rf"(?:{'|'.join(sorted(TITLES))})"
+_PHRASE = rf"(?:(?:{_CAP}|{_ROLE})(?:\s+of(?:\s+the)?)?\s+)*{_CAP}"
+# ... followed by its verb ("has", "hit out"), or by an apposition ("Sir Allan Kemakeza, the
+# leader of ..."); not by a role ("A senior Israeli Defence official has told": the official)
+_SUBJECT = re.compile(rf"(?:^\s*|[,;]\s*(?:however|but|while|although|and)\s+|[;:]\s+)"
+                      rf"(?:(?:The|A|An)\s+)?({_PHRASE})(?:\s+(?!{_ROLE}\b)[a-z]|,\s+(?:the|a|an|who)\b)")
+_AGENT = re.compile(rf"\bby\s+(?:the\s+)?({_PHRASE})\s*(?:[,.;]|$)")
+_HONORIFICS = frozenset({"sir", "lord", "dame"})  # part of the name: "Sir Allan"
 # Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.
 _ORGANISATION = re.compile(
     r"\b(?:Government|Department|Council|Union|Service|Ministry|Police|Committee|Commission|"
@@ -71,7 +82,7 @@ _ORGANISATION = re.compile(
 
 def _clean_name(raw: str) -> str | None:
     words = raw.replace("’s", "").replace("'s", "").split()
-    while words and words[0].lower().strip(".") in _NOT_NAMES | _TITLE_LIKE:
+    while words and words[0].lower().strip(".") in (_NOT_NAMES | _TITLE_LIKE | TITLES) - _HONORIFICS:
         words = words[1:]
     if not words or all(w.lower() in _NOT_NAMES for w in words):
         return None
@@ -113,9 +124,9 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
             named = last_speaker if pronoun.group(1).lower() == "they" else last_person
         if named is None and before.rstrip().endswith(","):
             # "Campbell, who was speaking with ..., said": the clause's subject opens it.
-            opening = re.match(rf"\s*({_RUN})", sentence)
+            opening = re.match(rf"\s*(?:The\s+)?({_PHRASE})", sentence)
             if opening:
-                named = _clean_name(opening.group(1))
+                named = _clean_name(_person_of(opening.group(1)))
         if named is None and match.group().lower() in {"said", "says", "added", "warned", "told"} \
                 and re.search(r"[,.!?]?[”\"’]\s*$", before) and (after_name := _NAME_AFTER.match(after)):
             named = _clean_name(after_name.group(1))  # “...,” said Mr Smith.
@@ -135,7 +146,7 @@ def analyse(text: str) -> list[Sentence]:
     """Every sentence of ``text`` with its speakers (full names where the article gives them)."""
     people: list[str] = []
     for match in re.finditer(r"\b[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)+", text):
-        name = _clean_name(match.group())
+        name = _clean_name(_last_run(match.group()))  # "General Richard Myers": Richard Myers
         if name and len(name.split()) >= 2 and name not in people:
             people.append(name)
     sentences: list[Sentence] = []
@@ -147,7 +158,7 @@ def analyse(text: str) -> list[Sentence]:
     for span in sentence_spans(text):
         sentence = text[span.start:span.end]
         speakers, speech = _speakers_of(sentence, last_speaker, last_person)
-        speakers = [_full_name(s, people) for s in speakers]
+        speakers = list(dict.fromkeys(_full_name(s, people) for s in speakers))
         paragraph_start = text.rfind("\n", 0, span.start) + 1
         whole_paragraph = paragraph_start == span.start and (
             text.find("\n", span.end) == -1 or text[span.end:span.end + 1] == "\n"
@@ -165,7 +176,7 @@ def analyse(text: str) -> list[Sentence]:
         previous_speakers = tuple(speakers)
         if speakers:
             last_speaker = speakers[0]
-            last_person = last_speaker if not _ORGANISATION.search(last_speaker) else last_person
+            last_person = last_speaker if _is_person(last_speaker, sentence) else last_person
         elif speech and paragraph_start != previous_paragraph_end and _role_speaker(sentence):
             last_speaker = last_person = None  # "the statement said": who is unknown
         elif subject := _named_subject(sentence):
@@ -224,15 +235,54 @@ def _closing(sentence: str, mark: re.Match) -> bool:
 
 
 def _named_subject(sentence: str) -> str | None:
-    """The person a sentence opens with: "The Foreign Minister Alexander Downer has ..."."""
-    if not (match := _SUBJECT.match(sentence)):
-        return None
-    words = match.group(1).split()
-    titles = [i for i, w in enumerate(words) if w.lower().strip(".") in _TITLE_LIKE]
-    name = _clean_name(" ".join(words[titles[-1] + 1:] if titles else words))
-    if not name or len(name.split()) < 2 or _ORGANISATION.search(name):
-        return None
-    return name
+    """The last person a sentence is about: the subject it opens with ("The Foreign Minister
+    Alexander Downer has ..."), of a later clause ("..., however Todd Woodbridge hit out"), or
+    the agent of a passive ("... was spelt out by spokesman Raanan Gissin")."""
+    found = [(m.start(1), m.group(1)) for m in _SUBJECT.finditer(sentence)]
+    found += [(m.start(1), m.group(1)) for m in _AGENT.finditer(sentence)]
+    for _, phrase in sorted(found, reverse=True):
+        name = _clean_name(_person_of(phrase))
+        if not name or _ORGANISATION.search(name):
+            continue
+        words = phrase.split()
+        first = len(words) - len(name.split())
+        titled = first > 0 and words[first - 1].lower().strip(".") in _TITLE_LIKE | TITLES
+        if len(name.split()) >= 2 or titled:  # "President Musharraf" is a person, "Brussels" not
+            return name
+    return None
+
+
+def _person_of(phrase: str) -> str:
+    """The name in a subject phrase: "Team captain John Fitzgerald" → "John Fitzgerald"; an
+    organisation stays whole ("Pakistan's Foreign Ministry", not "Ministry")."""
+    name = _last_run(phrase)
+    return phrase if _ORGANISATION.search(name) else name
+
+
+def _last_run(phrase: str) -> str:
+    """The last run of capitalised words: "Team captain John Fitzgerald" → "John Fitzgerald"."""
+    runs: list[list[str]] = [[]]
+    for word in phrase.split():
+        if word[:1].isupper() and (word.lower() in _HONORIFICS
+                                   or word.lower().strip(".") not in _TITLE_LIKE | TITLES):
+            runs[-1].append(word)
+        elif word != "of" or not runs[-1]:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    run = next((r for r in reversed(runs) if r), [])
+    while run and run[-1] == "of":
+        run.pop()
+    return " ".join(run)
+
+
+def _is_person(name: str, sentence: str) -> bool:
+    """Whether "he" or "she" may stand for this speaker: not an organisation ("the Health
+    Service"), not a people ("The Israelis say")."""
+    if _ORGANISATION.search(name):
+        return False
+    return not (" " not in name and name.endswith("s")
+                and re.search(rf"\b[Tt]he\s+{re.escape(name)}\b", sentence))
 
 
 def _role_speaker(sentence: str) -> bool:

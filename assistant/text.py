@@ -244,19 +244,20 @@ def _asked_speaker(question: str) -> frozenset[str]:
     phrase = match.group("who") or match.group("who2")
     runs: list[list[str]] = [[]]
     for t in re.findall(r"[A-Za-z][A-Za-z'’]*|,", phrase):  # a comma ends a run too
-        if t[0].isupper() and t.lower() not in STOPWORDS | _TITLES:
+        if t[0].isupper() and t.lower() not in STOPWORDS | TITLES:
             runs[-1].append(stem(t))
         elif runs[-1]:
             runs.append([])
     return frozenset(next((r for r in reversed(runs) if r), []))
 
 
-_TITLES = frozenset("""
+TITLES = frozenset("""
 president prime minister deputy secretary state foreign senator governor general chief premier
 chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame senior sergeant
 inspector superintendent constable detective commissioner captain colonel major judge justice
 mayor professor treasurer leader chairman chairwoman director executive officer manager coach
-skipper ambassador envoy commander bishop archbishop reverend attorney councillor
+skipper ambassador envoy commander bishop archbishop reverend attorney councillor economist
+scientist analyst lawyer official
 """.split())
 
 
@@ -323,7 +324,7 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
     if question.wants == "person":
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
         # more than a title ("Chief Inspector" of a known name), and not a place ("Elm Street")
-        return any({stem(t) for t in tokens(m.group())} - question.names - _TITLES
+        return any({stem(t) for t in tokens(m.group())} - question.names - TITLES
                    for m in _MULTIWORD_NAME.finditer(sentence) if not _PLACE_NAME.search(m.group()))
     if question.wants == "place":
         return _new_capitalised(question, sentence)

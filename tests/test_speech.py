@@ -51,6 +51,23 @@ def test_he_is_the_last_person_named_and_a_quotation_goes_on_being_his():
     assert got[5] == ()  # a new quotation with its own (unnamed) speaker
 
 
+def test_he_is_whoever_the_sentence_before_was_about():
+    text = ("The Israelis say they hold Mr Arafat responsible. "
+            "The Government position was spelt out by spokesman Raanan Gissin. "
+            "\"We are not attacking Arafat personally,\" he said. "
+            "Team captain John Fitzgerald has defended the decision, saying he was in doubt. "
+            "Officials said he was tired, however Todd Woodbridge hit out at the media. "
+            "\"It's been asked 55 times,\" he asked reporters. "
+            "In Brussels, the US Defence Secretary, Donald Rumsfeld, has told NATO to prepare. "
+            "Professor Alan Trounson spoke first. Professor Trounson says it is legal.")
+    got = list(_speakers(text).values())
+    assert got[2] == ("Raanan Gissin",)  # the passive's agent; never "the Israelis"
+    assert got[3] == ("John Fitzgerald",)  # not "Team"
+    assert got[5] == ("Todd Woodbridge",)  # the subject of the clause after "however"
+    assert got[6] == ("Donald Rumsfeld",)  # a name set off by commas before "has told"
+    assert got[8] == ("Alan Trounson",)  # the title goes, the full name is found
+
+
 def test_a_quote_paragraph_keeps_its_speaker_and_bylines_are_not_speakers(seed_assistant):
     manifest = seed_assistant.store.require()
     scmp = next(seed_assistant.store.article(e["id"]) for e in manifest.articles.values()
