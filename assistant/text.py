@@ -42,10 +42,11 @@ _SPEECH_CUE = re.compile(
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 # Bump when terms() changes: the BM25 index is rebuilt with it.
 TERMS_VERSION = 2
+# "several" counts nothing: "several hotel guests" does not say how many
 _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|"
-    r"hundreds?|thousands?|millions?|billions?|several|half)\b",
+    r"hundreds?|thousands?|millions?|billions?|half)\b",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -338,7 +339,9 @@ def _new_capitalised(question: Question, sentence: str) -> bool:
 
 
 _PLACE_NAME = re.compile(r"\b(?:Street|Road|Highway|Avenue|Lane|Centre|Center|River|Creek|Park|"
-                         r"Airport|Oval|Stadium|Square|Bridge|Bay|Beach|Island|Mountains?|Valley)$")
+                         r"Airport|Oval|Stadium|Square|Bridge|Bay|Beach|Island|Mountains?|Valley|"
+                         r"Territory|Province|Region|County|District|Highlands|Coast|Strait|Gulf|"
+                         r"Sea|Ocean|Peninsula|Desert|Lake)$")
 
 
 _EXPLICIT_TIME = re.compile(

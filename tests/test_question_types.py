@@ -66,3 +66,12 @@ def test_a_who_question_is_not_answered_by_a_place():
     question = analyse("What is the name of the boy found on the footpath?")
     assert not satisfies(question, "The boy was found in Harbour Street near Kings Park.", set())
     assert satisfies(question, "The boy, Tom Reid, was found on the footpath.", set())
+    # a region is a place too: "the Northern Territory election" names no one
+    assert not satisfies(question, "The boy's death delayed the Northern Territory election.",
+                         set())
+
+
+def test_several_is_not_a_count():
+    question = analyse("How many guests were staying at the hotel when the fire broke out?")
+    assert not satisfies(question, "Firemen helped several hotel guests to safety.", set())
+    assert satisfies(question, "Firemen helped 40 hotel guests to safety.", set())
