@@ -41,7 +41,7 @@ _SPEECH_CUE = re.compile(
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 # Bump when terms() changes: the BM25 index is rebuilt with it.
-TERMS_VERSION = 2
+TERMS_VERSION = 3
 # "several" counts nothing: "several hotel guests" does not say how many
 _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -76,12 +76,28 @@ _PRONOUN_START = re.compile(r"^[“\"‘']?(?:He|She|They|It|His|Her|Their)\b")
 _UNSTEMMED = frozenset({"news", "series", "species", "us", "bus", "gas", "was", "has", "is", "this"})
 
 
+# A people and its country are one term: "Chinese state media" is "China's state broadcaster".
+_DEMONYMS = {
+    "chinese": "china", "british": "britain", "australian": "australia", "israeli": "israel",
+    "palestinian": "palestine", "pakistani": "pakistan", "indian": "india", "afghan": "afghanistan",
+    "iraqi": "iraq", "iranian": "iran", "indonesian": "indonesia", "russian": "russia",
+    "japanese": "japan", "french": "france", "german": "germany", "swiss": "switzerland",
+    "italian": "italy", "canadian": "canada", "argentine": "argentina", "argentinian": "argentina",
+    "zealander": "zealand", "american": "america", "korean": "korea", "taiwanese": "taiwan",
+    "ukrainian": "ukraine", "turkish": "turkey", "egyptian": "egypt", "saudi": "saudi",
+    "yemeni": "yemen", "haitian": "haiti", "kashmiri": "kashmir", "timorese": "timor",
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix-stripping stemmer: enough to match warn/warned/warning, firm/firms."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
+    country = _DEMONYMS.get(w) or (_DEMONYMS.get(w[:-1]) if w.endswith("s") else None)
+    if country:
+        return country
     if w in _UNSTEMMED:
         return w
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):

@@ -1,6 +1,6 @@
 """What a question asks for, and which sentences hold it (pure text rules, no index)."""
 
-from assistant.text import analyse, answer_evidence, leans_on_previous, satisfies
+from assistant.text import analyse, answer_evidence, leans_on_previous, satisfies, terms
 
 
 def test_asked_form_of_a_time_or_number():
@@ -75,3 +75,10 @@ def test_several_is_not_a_count():
     question = analyse("How many guests were staying at the hotel when the fire broke out?")
     assert not satisfies(question, "Firemen helped several hotel guests to safety.", set())
     assert satisfies(question, "Firemen helped 40 hotel guests to safety.", set())
+
+
+def test_a_people_and_its_country_are_one_term():
+    question = analyse("How did Chinese state media describe the talks with the Israelis?")
+    sentence = terms("China's state broadcaster reported that Israel had held talks.")
+    assert {"china", "israel", "talk"} <= question.key_terms & sentence
+    assert question.names <= sentence  # so no article is ruled out for saying "China"
