@@ -67,9 +67,11 @@ _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
 _ROLE = rf"(?:{'|'.join(sorted(TITLES))})"
 _PHRASE = rf"(?:(?:{_CAP}|{_ROLE})(?:\s+of(?:\s+the)?)?\s+)*{_CAP}"
 # ... followed by its verb ("has", "hit out"), or by an apposition ("Sir Allan Kemakeza, the
-# leader of ..."); not by a role ("A senior Israeli Defence official has told": the official)
+# leader of ...", not "The United States, the European Union and ..."); not by a role ("A senior
+# Israeli Defence official has told": the official speaks, not "Israeli Defence")
 _SUBJECT = re.compile(rf"(?:^\s*|[,;]\s*(?:however|but|while|although|and)\s+|[;:]\s+)"
-                      rf"(?:(?:The|A|An)\s+)?({_PHRASE})(?:\s+(?!{_ROLE}\b)[a-z]|,\s+(?:the|a|an|who)\b)")
+                      rf"(?:(?:The|A|An)\s+)?({_PHRASE})"
+                      rf"(?:\s+(?!{_ROLE}\b)[a-z]|,\s+(?:(?:the|a|an)\s+[a-z]|who\b))")
 _AGENT = re.compile(rf"\bby\s+(?:the\s+)?({_PHRASE})\s*(?:[,.;]|$)")
 _HONORIFICS = frozenset({"sir", "lord", "dame"})  # part of the name: "Sir Allan"
 # Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.

@@ -59,13 +59,16 @@ def test_he_is_whoever_the_sentence_before_was_about():
             "Officials said he was tired, however Todd Woodbridge hit out at the media. "
             "\"It's been asked 55 times,\" he asked reporters. "
             "In Brussels, the US Defence Secretary, Donald Rumsfeld, has told NATO to prepare. "
-            "Professor Alan Trounson spoke first. Professor Trounson says it is legal.")
+            "Professor Alan Trounson spoke first. Professor Trounson says it is legal. "
+            "President Musharraf spoke next. The United States, the European Union and Japan "
+            "have sent envoys. \"We want talks,\" he said.")
     got = list(_speakers(text).values())
     assert got[2] == ("Raanan Gissin",)  # the passive's agent; never "the Israelis"
     assert got[3] == ("John Fitzgerald",)  # not "Team"
     assert got[5] == ("Todd Woodbridge",)  # the subject of the clause after "however"
     assert got[6] == ("Donald Rumsfeld",)  # a name set off by commas before "has told"
     assert got[8] == ("Alan Trounson",)  # the title goes, the full name is found
+    assert got[11] == ("Musharraf",)  # a list of countries is no one "he" could be
 
 
 def test_a_quote_paragraph_keeps_its_speaker_and_bylines_are_not_speakers(seed_assistant):
