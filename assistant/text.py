@@ -41,7 +41,7 @@ _SPEECH_CUE = re.compile(
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 # Bump when terms() changes: the BM25 index is rebuilt with it.
-TERMS_VERSION = 3
+TERMS_VERSION = 4
 # "several" counts nothing: "several hotel guests" does not say how many
 _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -100,7 +100,7 @@ def stem(word: str) -> str:
         return country
     if w in _UNSTEMMED:
         return w
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+    for suffix, keep in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             if suffix == "s" and w.endswith(("ss", "us", "is")):
                 break

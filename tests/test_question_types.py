@@ -82,3 +82,6 @@ def test_a_people_and_its_country_are_one_term():
     sentence = terms("China's state broadcaster reported that Israel had held talks.")
     assert {"china", "israel", "talk"} <= question.key_terms & sentence
     assert question.names <= sentence  # so no article is ruled out for saying "China"
+    # and "identified" meets "identify" as "studies" meets "studied"
+    assert {"identify", "study"} <= analyse("Who identified the studies?").key_terms & terms(
+        "They will identify what was studied.")
