@@ -86,6 +86,7 @@ _DEMONYMS = {
     "zealander": "zealand", "american": "america", "korean": "korea", "taiwanese": "taiwan",
     "ukrainian": "ukraine", "turkish": "turkey", "egyptian": "egypt", "saudi": "saudi",
     "yemeni": "yemen", "haitian": "haiti", "kashmiri": "kashmir", "timorese": "timor",
+    "arab": "arab",
 }
 
 
@@ -340,12 +341,20 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         return bool(_DURATION.search(sentence) or _TIME.search(sentence))
     if question.wants == "person":
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
-        # more than a title ("Chief Inspector" of a known name), and not a place ("Elm Street")
-        return any({stem(t) for t in tokens(m.group())} - question.names - TITLES
+        # more than a title ("Chief Inspector" of a known name) or a people ("The Arabs", "Arab
+        # Al Qaeda fighter"), and not a place ("Elm Street")
+        return any(_name_words(m.group()) - question.names - TITLES
                    for m in _MULTIWORD_NAME.finditer(sentence) if not _PLACE_NAME.search(m.group()))
     if question.wants == "place":
         return _new_capitalised(question, sentence)
     return True
+
+
+def _name_words(name: str) -> set[str]:
+    """The stems of a capitalised run that could name someone: not "The", not "Arab"."""
+    return {stem(t) for t in tokens(name)
+            if t.lower() not in STOPWORDS and t.lower().rstrip("s") not in _DEMONYMS
+            and t.lower() not in _DEMONYMS}
 
 
 def _new_capitalised(question: Question, sentence: str) -> bool:

@@ -66,6 +66,11 @@ def test_a_who_question_is_not_answered_by_a_place():
     question = analyse("What is the name of the boy found on the footpath?")
     assert not satisfies(question, "The boy was found in Harbour Street near Kings Park.", set())
     assert satisfies(question, "The boy, Tom Reid, was found on the footpath.", set())
+    # nor is a people: "The Arabs", "an Arab Al Qaeda fighter"
+    fighter = analyse("What is the name of the wounded Al Qaeda fighter arrested in Kandahar?")
+    assert not satisfies(fighter, "The Arabs, wounded earlier, were taken to hospital.", set())
+    assert not satisfies(fighter, "Police arrested a wounded Arab Al Qaeda fighter.", set())
+    assert satisfies(fighter, "Police arrested Al Qaeda fighter Ali Hassan in Kandahar.", set())
     # a region is a place too: "the Northern Territory election" names no one
     assert not satisfies(question, "The boy's death delayed the Northern Territory election.",
                          set())
