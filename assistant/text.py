@@ -41,7 +41,7 @@ _SPEECH_CUE = re.compile(
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 # Bump when terms() changes: the BM25 index is rebuilt with it.
-TERMS_VERSION = 4
+TERMS_VERSION = 5
 # "several" counts nothing: "several hotel guests" does not say how many
 _NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -109,6 +109,8 @@ def stem(word: str) -> str:
                 continue  # homes → home (then hom), not hom-es
             w = w[: len(w) - len(suffix)] + keep
             break
+    if w.endswith("sion") and len(w) >= 8 and w[-5] in "aeiou":
+        return w[:-4] + "d"  # invasion/invade, decision/decide, explosion/explode
     if w.endswith("e") and len(w) >= 4:
         w = w[:-1]  # home/homes, raise/raised/raising meet in one stem
     return w

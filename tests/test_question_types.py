@@ -90,3 +90,6 @@ def test_a_people_and_its_country_are_one_term():
     # and "identified" meets "identify" as "studies" meets "studied"
     assert {"identify", "study"} <= analyse("Who identified the studies?").key_terms & terms(
         "They will identify what was studied.")
+    # and a verb meets its noun: "invade" / "invasion", "decide" / "decision"
+    assert {"invad", "decid"} <= analyse("When did they decide to invade?").key_terms & terms(
+        "The decision came a day before the invasion.")
