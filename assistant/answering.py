@@ -158,6 +158,7 @@ class _Candidate:
     text: str
     score: float
     evidence: float = 0.0  # answer_evidence: how plainly it holds an answer of the asked type
+    parts: tuple[tuple[str, float], ...] = ()  # the score's terms, for tracing and fitting
 
 
 def _sentence_context(article: Article, spans: list[Span], index: int, reach: int = 2) -> str:
@@ -259,17 +260,24 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             skip(text, f"similarity {similarity:.2f}")
             continue
         evidence = answer_evidence(question, text)
-        score = (float(similarity) + 0.3 * rarity[hit.article.id](context_terms)
-                 + 0.2 * coverage(question, passage_terms) + 0.2 * hit.dense
-                 + (WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0)
-                 + (SPEAKER_BONUS if question.speaker & spoken else 0.0)
-                 + (DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0)
-                 + TYPE_WEIGHT * evidence
-                 + ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms))
-                 + (0.3 * rarity[hit.article.id](context_terms - question.speaker)
-                    if question.asks_speech else 0.0))
-        candidates.append(_Candidate(hit, span, text, score, evidence))
-        skip(text, f"score {score:.3f}")
+        parts = {
+            "sim": float(similarity),
+            "rare": 0.3 * rarity[hit.article.id](context_terms),
+            "cov": 0.2 * coverage(question, passage_terms),
+            "dense": 0.2 * hit.dense,
+            "warn": WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0,
+            "spk": SPEAKER_BONUS if question.speaker & spoken else 0.0,
+            "direct": DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0,
+            "type": TYPE_WEIGHT * evidence,
+            "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
+            "rare2": (0.3 * rarity[hit.article.id](context_terms - question.speaker)
+                      if question.asks_speech else 0.0),
+        }
+        score = sum(parts.values())
+        candidates.append(_Candidate(hit, span, text, score, evidence, tuple(parts.items())))
+        if trace is not None:
+            skip(text, f"score {score:.3f} (" + " ".join(f"{k} {v:.2f}" for k, v in parts.items() if v)
+                 + ")")
     candidates.sort(key=lambda c: c.score, reverse=True)
     return candidates
 

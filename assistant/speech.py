@@ -55,10 +55,8 @@ asked speaking mr mrs ms dr prof president prime minister deputy secretary state
 senator sen gov governor general gen chief premier chancellor spokesman spokeswoman
 spokesperson leader official officials minister's
 """.split())
-_TITLE_LIKE = frozenset("""
-president prime minister deputy secretary state foreign senator sen gov governor general gen
-chief premier chancellor mr mrs ms dr prof of
-""".split())
+# Words of a title ("Deputy Secretary of State", "Sen."): the shared TITLES and the abbreviations
+_TITLE_LIKE = TITLES | frozenset("sen gov gen of".split())
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|we|we're|we've|my|our|us|me)\b", re.IGNORECASE)
 _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
 # Who a sentence or clause is about: "Team captain John Fitzgerald has ...", "..., however Todd
@@ -72,6 +70,7 @@ _PHRASE = rf"(?:(?:{_CAP}|{_ROLE})(?:\s+of(?:\s+the)?)?\s+)*{_CAP}"
 _SUBJECT = re.compile(rf"(?:^\s*|[,;]\s*(?:however|but|while|although|and)\s+|[;:]\s+)"
                       rf"(?:(?:The|A|An)\s+)?({_PHRASE})"
                       rf"(?:\s+(?!{_ROLE}\b)[a-z]|,\s+(?:(?:the|a|an)\s+[a-z]|who\b))")
+_OPENING = re.compile(rf"\s*(?:The\s+)?({_PHRASE})")
 _AGENT = re.compile(rf"\bby\s+(?:the\s+)?({_PHRASE})\s*(?:[,.;]|$)")
 _HONORIFICS = frozenset({"sir", "lord", "dame"})  # part of the name: "Sir Allan"
 # Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.
@@ -84,7 +83,7 @@ _ORGANISATION = re.compile(
 
 def _clean_name(raw: str) -> str | None:
     words = raw.replace("’s", "").replace("'s", "").split()
-    while words and words[0].lower().strip(".") in (_NOT_NAMES | _TITLE_LIKE | TITLES) - _HONORIFICS:
+    while words and words[0].lower().strip(".") in (_NOT_NAMES | _TITLE_LIKE) - _HONORIFICS:
         words = words[1:]
     if not words or all(w.lower() in _NOT_NAMES for w in words):
         return None
@@ -124,11 +123,10 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
             named = _clean_name(apposition.group(1))
         if named is None and (pronoun := _PRONOUN_TAIL.search(before)):
             named = last_speaker if pronoun.group(1).lower() == "they" else last_person
-        if named is None and before.rstrip().endswith(","):
+        if named is None and before.rstrip().endswith(",") \
+                and (opening := _OPENING.match(sentence)):
             # "Campbell, who was speaking with ..., said": the clause's subject opens it.
-            opening = re.match(rf"\s*(?:The\s+)?({_PHRASE})", sentence)
-            if opening:
-                named = _clean_name(_person_of(opening.group(1)))
+            named = _clean_name(_person_of(opening.group(1)))
         if named is None and match.group().lower() in {"said", "says", "added", "warned", "told"} \
                 and re.search(r"[,.!?]?[”\"’]\s*$", before) and (after_name := _NAME_AFTER.match(after)):
             named = _clean_name(after_name.group(1))  # “...,” said Mr Smith.
@@ -248,7 +246,7 @@ def _named_subject(sentence: str) -> str | None:
             continue
         words = phrase.split()
         first = len(words) - len(name.split())
-        titled = first > 0 and words[first - 1].lower().strip(".") in _TITLE_LIKE | TITLES
+        titled = first > 0 and words[first - 1].lower().strip(".") in _TITLE_LIKE
         if len(name.split()) >= 2 or titled:  # "President Musharraf" is a person, "Brussels" not
             return name
     return None
@@ -266,7 +264,7 @@ def _last_run(phrase: str) -> str:
     runs: list[list[str]] = [[]]
     for word in phrase.split():
         if word[:1].isupper() and (word.lower() in _HONORIFICS
-                                   or word.lower().strip(".") not in _TITLE_LIKE | TITLES):
+                                   or word.lower().strip(".") not in _TITLE_LIKE):
             runs[-1].append(word)
         elif word != "of" or not runs[-1]:
             runs.append([])

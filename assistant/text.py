@@ -90,14 +90,18 @@ _DEMONYMS = {
 }
 
 
+def _country(word: str) -> str | None:
+    """The country of a lower-case people word ("israelis" → "israel"), else None."""
+    return _DEMONYMS.get(word) or (_DEMONYMS.get(word[:-1]) if word.endswith("s") else None)
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix-stripping stemmer: enough to match warn/warned/warning, firm/firms."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    country = _DEMONYMS.get(w) or (_DEMONYMS.get(w[:-1]) if w.endswith("s") else None)
-    if country:
+    if country := _country(w):
         return country
     if w in _UNSTEMMED:
         return w
@@ -354,9 +358,7 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
 
 def _name_words(name: str) -> set[str]:
     """The stems of a capitalised run that could name someone: not "The", not "Arab"."""
-    return {stem(t) for t in tokens(name)
-            if t.lower() not in STOPWORDS and t.lower().rstrip("s") not in _DEMONYMS
-            and t.lower() not in _DEMONYMS}
+    return {stem(t) for t in tokens(name) if t.lower() not in STOPWORDS and not _country(t.lower())}
 
 
 def _new_capitalised(question: Question, sentence: str) -> bool:
