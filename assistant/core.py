@@ -14,7 +14,7 @@ from pathlib import Path
 from . import generate
 from .answering import REFUSAL, Answer, Copy, choose, compose, passage_view, score_sentences
 from .chat import ChatSession, Event, Turn, condense_fallback
-from .dates import TimeScope, parse_day, time_scope
+from .dates import TimeScope, event_window, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError
 from .ingest import IngestReport, Progress, ingest, remove
@@ -22,7 +22,7 @@ from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Store
-from .text import analyse
+from .text import analyse, terms
 
 
 class Assistant:
@@ -148,6 +148,7 @@ class Assistant:
         if history:
             asked, notice = self._condense(question, history, generating)
         filters, scope = self._filters(asked, filters)
+        notices = [n for n in (notice, scope.note) if n]
         # "in April 2024" is answered by the filter; its words are not in the article text
         analysed = analyse(scope.without(asked))
         hits = self.retriever.search(analysed, k or self.settings.top_k, filters)
@@ -178,7 +179,7 @@ class Assistant:
                     generated += piece
                     yield Event("token", text=piece)
             except LLMError as exc:
-                notice = f"{exc} Showing the extractive answer."
+                notices.append(f"{exc} Showing the extractive answer.")
             else:
                 mode = "generated"
                 if generate.is_refusal(generated):
@@ -191,8 +192,9 @@ class Assistant:
                         text = generate.render(checks, remove)
                         citations = generate.citations_for(support)
                     else:  # nothing the model said is in the sources: keep the quotes instead
-                        mode, notice = "extractive", ("The generated answer was not supported by "
-                                                      "the articles; showing the quoted sentences.")
+                        mode = "extractive"
+                        notices.append("The generated answer was not supported by the articles; "
+                                       "showing the quoted sentences.")
         citations = [c.model_copy(update={"copies": self.copies(c.article_id, c.path)})
                      for c in citations]
         if not refused and scope.sensitive and citations and citations[0].published:
@@ -205,7 +207,7 @@ class Assistant:
             question=question, answer=text, refused=refused, citations=citations,
             passages=passages, timings=timings, mode=mode,
             condensed_question=asked if asked != question else None,
-            sentences=checks, notice=notice,
+            sentences=checks, notice=" ".join(notices) or None,
         ))
 
     def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
@@ -241,9 +243,24 @@ class Assistant:
         filters = filters or Filters()
         today = self.settings.today or self._newest_date()
         scope = time_scope(question, today)
+        if scope.event:
+            scope = self._date_event(scope)
         if scope.since or scope.until:
             filters = filters.narrowed(scope.since, scope.until)
         return filters, scope
+
+    def _date_event(self, scope: TimeScope) -> TimeScope:
+        """"Before the sanctions": the sanctions are dated by the first dated article among
+        those that best match them and mention every word of them."""
+        needed = terms(scope.event)
+        reports = [h.article for h in self.retriever.search(analyse(scope.event),
+                                                           self.settings.candidates)
+                   if h.article.published and needed <= terms(f"{h.article.title}\n{h.article.text}")]
+        first = min(reports, key=lambda a: a.published, default=None)
+        if first is None:
+            return event_window(scope, None)
+        where = f" ({first.source or first.title})" if first.source or first.title else ""
+        return event_window(scope, first.published, where)
 
     def _newest_date(self) -> date | None:
         dates = [e.get("published") for e in self.store.load_manifest().articles.values()]

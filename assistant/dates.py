@@ -48,6 +48,9 @@ class TimeScope:
     until: date | None = None
     latest: bool = False  # "the latest on ...", "most recent", "now": prefer the newest article
     phrase: str | None = None  # the words that said it
+    event: str | None = None  # "before the sanctions": "the sanctions", to be dated by the articles
+    relation: str | None = None  # ... and "before", "after", "since" or "until"
+    note: str | None = None  # how an event was dated, or that it could not be
 
     @property
     def sensitive(self) -> bool:
@@ -72,9 +75,36 @@ def time_scope(question: str, today: date | None) -> TimeScope:
     """
     if today is not None and (window := _window(question, today)):
         return window
+    if today is not None and (m := _EVENT.search(question)):
+        return TimeScope(event=m[2], relation=m[1].lower(), phrase=m.group())
     if m := _LATEST.search(question):
         return TimeScope(latest=True, phrase=m.group())
     return TimeScope()
+
+
+# "before the sanctions", "after the vote", "since the invasion of Ukraine": a time told by an
+# event, which the articles that report it date (``event_window``)
+_EVENT = re.compile(r"\b(before|after|since|until)\s+(the\s+[A-Za-z][\w'-]*"
+                    r"(?:\s+(?!(?:about|on|in|at|for|to|with|and|or|did|do|does|was|were|is|are|"
+                    r"has|had|have|what|who|how|why|when|where)\b)[A-Za-z][\w'-]*){0,3})",
+                    re.IGNORECASE)
+
+
+def event_window(scope: TimeScope, reported: date | None, where: str = "") -> TimeScope:
+    """The window of "before/after/since/until <event>", the event dated ``reported`` (the
+    first article that reports it), or no window when no dated article does."""
+    if reported is None:
+        return TimeScope(note=f"No dated article mentions {scope.event!r}, so {scope.phrase!r} "
+                              f"did not narrow the articles.")
+    note = (f"Read {scope.phrase!r} as published {scope.relation} {reported.isoformat()}, "
+            f"when the articles first report {scope.event}{where}.")
+    if scope.relation == "before":
+        return TimeScope(until=reported - timedelta(days=1), phrase=scope.phrase, note=note)
+    if scope.relation == "until":
+        return TimeScope(until=reported, phrase=scope.phrase, note=note)
+    if scope.relation == "after":
+        return TimeScope(since=reported + timedelta(days=1), phrase=scope.phrase, note=note)
+    return TimeScope(since=reported, phrase=scope.phrase, note=note)
 
 
 def _window(q: str, today: date) -> TimeScope | None:

@@ -59,6 +59,21 @@ def test_last_week_counts_back_from_the_newest_article_or_a_given_today(toll, tm
     assert _cited(earlier.ask("What did the council do about the toll last week?")) == {"2024-04-10"}
 
 
+def test_before_an_event_means_before_the_first_article_that_reports_it(toll):
+    # only the 2024-05-20 article mentions protests: "before the protests" is what came earlier
+    before = toll.ask("What did Mayor Ana Ruiz say before the protests?")
+    assert not before.refused and _cited(before) <= {"2024-03-02", "2024-04-10"}
+    assert "2024-05-20" in before.notice and "protests" in before.notice
+    after = toll.ask("What did Mayor Ana Ruiz say after the vote?")  # the vote: 2024-04-10
+    assert not after.refused and _cited(after) == {"2024-05-20"}
+
+
+def test_an_event_no_article_mentions_narrows_nothing_and_says_so(toll):
+    answer = toll.ask("What did Mayor Ana Ruiz say before the election?")
+    assert not answer.refused
+    assert "No dated article mentions 'the election'" in answer.notice
+
+
 def test_cli_filters(toll):
     run = subprocess.run([sys.executable, "-m", "assistant", "ask", "What happened to the toll?",
                           "--index", str(toll.settings.index_dir), "--since", "2024-04",
