@@ -17,8 +17,10 @@ from .text import (
     coverage,
     has_speech,
     is_direct,
+    is_person,
     is_warning,
     leans_on_previous,
+    same_person,
     satisfies,
     speaker_terms,
     terms,
@@ -214,7 +216,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
     similarities = vectors @ embedder.embed_one(question.text)
 
     article_terms = {a.id: terms(f"{a.title}\n{a.text}") for a in articles.values()}
-    speakers = {(a.id, s.start): (speaker_terms(s.speakers), s.speech)
+    speakers = {(a.id, s.start): (s.speakers, s.speech)
                 for a in articles.values() for s in a.sentences}
     article_speakers = {a.id: speaker_terms(n for s in a.sentences for n in s.speakers)
                         for a in articles.values()}
@@ -232,7 +234,9 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if not _covers(question.key_terms, passage_terms, min_coverage):
             skip(text, f"passage covers {coverage(question, passage_terms):.2f}")
             continue
-        spoken, speech = speakers.get((hit.article.id, span.start), (set(), has_speech(text)))
+        named, speech = speakers.get((hit.article.id, span.start), ((), has_speech(text)))
+        spoken = speaker_terms(named)
+        asked_speaks = any(is_person(question.speaker, name) for name in named)
         # "the name of the nurse": whoever says "the nurse walked away" is not her name
         known = question if question.asks_speech else replace(question,
                                                               names=question.names | spoken)
@@ -246,7 +250,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         # who gives it only ranks (reporters write "X points out", "the unions claim")
         statement = question.asks_speech and question.wants not in ("number", "time", "duration")
         if statement and not _speech_fits(question, speech, context_terms,
-                                                     passage_terms, spoken,
+                                                     passage_terms, spoken, asked_speaks,
                                                      article_speakers[hit.article.id]):
             skip(text, f"speech={speech} by {sorted(spoken)}")
             continue
@@ -266,8 +270,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             "cov": 0.2 * coverage(question, passage_terms),
             "dense": 0.2 * hit.dense,
             "warn": WARNING_BONUS if question.asks_warning and is_warning(text) else 0.0,
-            "spk": SPEAKER_BONUS if question.speaker & spoken else 0.0,
-            "direct": DIRECT_BONUS if question.speaker & spoken and is_direct(text) else 0.0,
+            "spk": SPEAKER_BONUS if asked_speaks else 0.0,
+            "direct": DIRECT_BONUS if asked_speaks and is_direct(text) else 0.0,
             "type": TYPE_WEIGHT * evidence,
             "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
             "rare2": (0.3 * rarity[hit.article.id](context_terms - question.speaker)
@@ -307,8 +311,37 @@ def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = K
     return chosen
 
 
+def one_person(question: Question, pool: list[_Candidate]) -> tuple[list[_Candidate], str | None]:
+    """"What did Campbell say?" when more than one Campbell speaks in the chosen statements:
+    only the best-scoring one's, and a note naming the others. A question that says more
+    ("... about China", "Kurt Campbell") has already left out a Campbell who does not fit it.
+    Within an article "Mr Campbell" is its fullest Campbell ("Kurt Campbell")."""
+    if not question.speaker or not pool:
+        return pool, None
+    person: dict[str, str | None] = {}  # article id → its fullest name of the asked person
+    for candidate in pool:
+        article = candidate.hit.article
+        if article.id not in person:
+            names = [n for s in article.sentences for n in s.speakers
+                     if is_person(question.speaker, n)]
+            person[article.id] = max(names, key=lambda n: len(n.split()), default=None)
+    people: list[tuple[str, Article]] = []  # distinct people, best statement first
+    for candidate in pool:
+        name = person[candidate.hit.article.id]
+        if name and not any(same_person(name, other) for other, _ in people):
+            people.append((name, candidate.hit.article))
+    if len(people) < 2:
+        return pool, None
+    first = people[0][0]
+    kept = [c for c in pool if (name := person[c.hit.article.id]) is None or same_person(name, first)]
+    listed = ", ".join(f"{name} ({article.source or article.title})" for name, article in people)
+    return kept, (f"The name asked about fits {len(people)} speakers in these articles: {listed}. "
+                  f"This answer quotes {first}; ask with the full name for another.")
+
+
 def _speech_fits(question: Question, speech: bool, context_terms: set[str],
-                 passage_terms: set[str], spoken: set[str], article_speakers: set[str]) -> bool:
+                 passage_terms: set[str], spoken: set[str], asked_speaks: bool,
+                 article_speakers: set[str]) -> bool:
     """"What did X say" wants a statement by X: never one by someone else, never a byline.
 
     A statement whose speaker is unknown ("He argued", "the statement said") may still be X's
@@ -318,7 +351,7 @@ def _speech_fits(question: Question, speech: bool, context_terms: set[str],
         return False
     if question.speaker:
         if spoken:
-            return bool(question.speaker & spoken)
+            return asked_speaks
         return question.speaker <= passage_terms and bool(question.speaker & article_speakers)
     return not question.names or bool(question.names & context_terms)
 

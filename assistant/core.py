@@ -12,7 +12,16 @@ from functools import cached_property
 from pathlib import Path
 
 from . import generate
-from .answering import REFUSAL, Answer, Copy, choose, compose, passage_view, score_sentences
+from .answering import (
+    REFUSAL,
+    Answer,
+    Copy,
+    choose,
+    compose,
+    one_person,
+    passage_view,
+    score_sentences,
+)
 from .chat import ChatSession, Event, Turn, condense_fallback
 from .dates import TimeScope, event_window, parse_day, time_scope
 from .embedding import MiniLM
@@ -162,6 +171,8 @@ class Assistant:
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
+        pool, ambiguous = one_person(analysed, pool)  # two Campbells: say which one is quoted
+        notices += [ambiguous] if ambiguous else []
         chosen = choose(pool, self.settings.max_quotes)
         timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
         mode, checks = "extractive", []

@@ -20,7 +20,7 @@ from .articles import Article
 from .chunking import Passage, split_passages
 from .embedding import MiniLM
 from .store import Store
-from .text import Question, answer_evidence, coverage, is_direct, speaker_terms, terms
+from .text import Question, answer_evidence, coverage, is_direct, is_person, terms
 
 BM25_WEIGHT = 0.35
 LEXICAL_WEIGHT = 0.35
@@ -79,7 +79,7 @@ def _answer_signals(question: Question, article: Article, passage: Passage
     for s in article.sentences:
         if passage.start <= s.start and s.end <= passage.end:
             text = article.text[s.start:s.end]
-            if question.speaker & speaker_terms(s.speakers):
+            if any(is_person(question.speaker, name) for name in s.speakers):
                 speaks = True
                 quotes = quotes or is_direct(text)
             if question.wants:

@@ -17,7 +17,7 @@ from .chunking import sentence_spans
 from .text import TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 6
+VERSION = 7
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"

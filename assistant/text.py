@@ -281,13 +281,37 @@ chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame se
 inspector superintendent constable detective commissioner captain colonel major judge justice
 mayor professor treasurer leader chairman chairwoman director executive officer manager coach
 skipper ambassador envoy commander bishop archbishop reverend attorney councillor economist
-scientist analyst lawyer official
+scientist analyst lawyer official model
 """.split())
+
+
+_TITLE_STEMS = frozenset(stem(t) for t in TITLES)
 
 
 def speaker_terms(speakers) -> set[str]:
     """Stemmed name words of recorded speakers ("Kurt Campbell" → {"kurt", "campbell"})."""
     return {stem(t) for name in speakers for t in tokens(name)}
+
+
+def is_person(asked: frozenset[str], name: str) -> bool:
+    """Whether the speaker ``name`` can be the person a question asks about: "Campbell" and
+    "Mr Campbell" can be Kurt Campbell, "Naomi Campbell" cannot."""
+    words = _person_words(name)
+    return bool(asked & words) and (asked <= words or words <= asked)
+
+
+def _person_words(name: str) -> set[str]:
+    """A speaker's own name: the words after the last title ("Australia Foreign Minister
+    Alexander Downer" is Alexander Downer; "Sir Allan" is Allan Kemakeza's "Allan")."""
+    words = tokens(name)
+    last_title = max((i for i, w in enumerate(words) if w.lower() in TITLES), default=-1)
+    return {stem(w) for w in words[last_title + 1:]} or speaker_terms([name]) - _TITLE_STEMS
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two speaker names can be one person: "Mr Campbell" and "Kurt Campbell"."""
+    words_a, words_b = _person_words(a), _person_words(b)
+    return bool(words_a & words_b) and (words_a <= words_b or words_b <= words_a)
 
 
 def _opening_word(lowered: list[str]) -> str | None:

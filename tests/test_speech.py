@@ -1,8 +1,16 @@
 """Who said what, found at ingest: speakers per sentence; and follow-ups made standalone."""
 
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
 from assistant.chat import Turn, condense_fallback
 from assistant.speech import analyse
 from assistant.text import analyse as analyse_question
+
+SEED_DIR = Path(__file__).resolve().parent.parent / "articles"
+DATA = Path(__file__).parent / "data"
 
 
 def _speakers(text: str) -> dict[str, tuple[str, ...]]:
@@ -110,3 +118,28 @@ def test_follow_ups_become_standalone():
     assert condense_fallback("Where was its pipeline?", history) == \
         "Where was Phillips Petroleum’s pipeline?"
     assert condense_fallback("What did Campbell warn?", history) == "What did Campbell warn?"
+
+
+@pytest.fixture(scope="module")
+def two_campbells(tmp_path_factory):
+    """The seed articles (Kurt Campbell, US deputy secretary of state) beside a fashion story in
+    which Naomi Campbell warns too."""
+    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp("campbells")))
+    assert assistant.ingest([SEED_DIR, DATA / "naomi_campbell.json"]).ok
+    return assistant
+
+
+def test_a_shared_name_quotes_one_person_and_names_the_others(two_campbells):
+    answer = two_campbells.ask("What did Campbell warn?")
+    assert not answer.refused
+    assert {c.source for c in answer.citations} == {"South China Morning Post"}  # one Campbell only
+    assert "Kurt Campbell" in answer.notice and "Naomi Campbell (Style Desk)" in answer.notice
+
+
+def test_a_full_name_or_the_topic_picks_the_person(two_campbells):
+    naomi = two_campbells.ask("What did Naomi Campbell warn?")
+    assert {c.source for c in naomi.citations} == {"Style Desk"} and "big houses" in naomi.answer
+    kurt = two_campbells.ask("What did Kurt Campbell warn?")
+    assert {c.source for c in kurt.citations} == {"South China Morning Post"}
+    about = two_campbells.ask("What did Campbell warn about the pledge?")  # the context decides
+    assert {c.source for c in about.citations} == {"Style Desk"} and about.notice is None
