@@ -160,7 +160,6 @@ class _Candidate:
     text: str
     score: float
     evidence: float = 0.0  # answer_evidence: how plainly it holds an answer of the asked type
-    parts: tuple[tuple[str, float], ...] = ()  # the score's terms, for tracing and fitting
 
 
 def _sentence_context(article: Article, spans: list[Span], index: int, reach: int = 2) -> str:
@@ -278,7 +277,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
                       if question.asks_speech else 0.0),
         }
         score = sum(parts.values())
-        candidates.append(_Candidate(hit, span, text, score, evidence, tuple(parts.items())))
+        candidates.append(_Candidate(hit, span, text, score, evidence))
         if trace is not None:
             skip(text, f"score {score:.3f} (" + " ".join(f"{k} {v:.2f}" for k, v in parts.items() if v)
                  + ")")

@@ -172,7 +172,8 @@ class Assistant:
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
         pool, ambiguous = one_person(analysed, pool)  # two Campbells: say which one is quoted
-        notices += [ambiguous] if ambiguous else []
+        if ambiguous:
+            notices.append(ambiguous)
         chosen = choose(pool, self.settings.max_quotes)
         timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
         mode, checks = "extractive", []

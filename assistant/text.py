@@ -296,8 +296,7 @@ def speaker_terms(speakers) -> set[str]:
 def is_person(asked: frozenset[str], name: str) -> bool:
     """Whether the speaker ``name`` can be the person a question asks about: "Campbell" and
     "Mr Campbell" can be Kurt Campbell, "Naomi Campbell" cannot."""
-    words = _person_words(name)
-    return bool(asked & words) and (asked <= words or words <= asked)
+    return _one_name(asked, _person_words(name))
 
 
 def _person_words(name: str) -> set[str]:
@@ -310,8 +309,13 @@ def _person_words(name: str) -> set[str]:
 
 def same_person(a: str, b: str) -> bool:
     """Whether two speaker names can be one person: "Mr Campbell" and "Kurt Campbell"."""
-    words_a, words_b = _person_words(a), _person_words(b)
-    return bool(words_a & words_b) and (words_a <= words_b or words_b <= words_a)
+    return _one_name(_person_words(a), _person_words(b))
+
+
+def _one_name(a: set[str], b: set[str]) -> bool:
+    """Two name-word sets that share a word and one holds the other ("Campbell" ⊆ "Kurt
+    Campbell"); "Naomi Campbell" and "Kurt Campbell" each have a word the other lacks."""
+    return bool(a & b) and (a <= b or b <= a)
 
 
 def _opening_word(lowered: list[str]) -> str | None:
