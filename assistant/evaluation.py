@@ -339,9 +339,25 @@ class BM25Baseline:
 # ------------------------------------------------------------------ scoring
 
 
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+          "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|"
+                          rf"({'|'.join(_UNITS)}))\b")
+
+
+def _digits(match: re.Match) -> str:
+    tens, unit, alone = match.groups()
+    if alone:
+        return str(_UNITS.index(alone))
+    return str(20 + 10 * _TENS.index(tens) + (_UNITS.index(unit) if unit else 0))
+
+
 def normalise(text: str) -> str:
-    """SQuAD-style: lower case, no punctuation or articles, single spaces; curly quotes folded."""
+    """SQuAD-style: lower case, no punctuation or articles, single spaces; curly quotes folded;
+    number words as digits ("Twenty-one people" matches "21 people")."""
     text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = _NUMBER_WORD.sub(_digits, text)
     text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"…", "–", "—"})
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Settings
-from assistant.evaluation import EvalError, evaluate, load_dataset
+from assistant.evaluation import EvalError, evaluate, load_dataset, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DATASET = ROOT / "evals" / "seed_articles.jsonl"
@@ -88,3 +88,10 @@ def test_bad_dataset_line_is_named(tmp_path):
     run = subprocess.run([sys.executable, "-m", "assistant", "eval", str(bad)],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 2 and "bad.jsonl:2" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_answer_match_reads_number_words_as_digits():
+    # "Twenty-one people including 14 Australians" answers "how many were killed? 21"
+    assert normalise("21 people") in normalise("Twenty-one people including 14 Australians")
+    assert normalise("Ninety nine") == "99" and normalise("seven") == "7"
+    assert normalise("the seventh often") == "seventh often"  # not inside other words
