@@ -290,10 +290,10 @@ def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = K
     """The best ``max_quotes`` candidates scoring within ``keep_within`` of the best, no two
     saying the same thing.
 
-    With ``complements`` a further quote must hold an answer of the asked type more plainly
-    than the ones before it (the first says the yacht was towed, the next names the yacht);
-    one that only says more about the story is not cited. Without it (the LLM's context) any
-    close candidate is kept.
+    With ``complements`` a further quote is cited only when the ones before it hold no answer
+    of the asked type and it does (the first says the yacht was towed, the next names the
+    yacht); once a yacht is named, another yacht named elsewhere is a different story.
+    Without it (the LLM's context) any close candidate is kept.
     """
     if not candidates:
         return []
@@ -304,7 +304,7 @@ def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = K
             break
         if any(_near_duplicate(candidate.text, c.text) for c in chosen):
             continue
-        if complements and chosen and candidate.evidence <= max(c.evidence for c in chosen):
+        if complements and chosen and (max(c.evidence for c in chosen) or not candidate.evidence):
             continue
         chosen.append(candidate)
     return chosen

@@ -93,3 +93,19 @@ def test_a_people_and_its_country_are_one_term():
     # and a verb meets its noun: "invade" / "invasion", "decide" / "decision"
     assert {"invad", "decid"} <= analyse("When did they decide to invade?").key_terms & terms(
         "The decision came a day before the invasion.")
+
+
+def test_a_second_quote_only_names_what_the_first_left_unnamed():
+    from assistant.answering import _Candidate, choose
+
+    question = analyse("Which trawler was towed into port?")
+
+    def candidate(text, score):
+        return _Candidate(None, None, text, score, answer_evidence(question, text))
+
+    towed = candidate("A trawler was towed into port.", 1.0)
+    named = candidate("The trawler Bumblebee was towed in by the coastguard.", 0.95)
+    other = candidate("The Sea Spray also reached the harbour.", 0.9)
+    assert [c.text for c in choose([towed, named], 3)] == [towed.text, named.text]
+    # once one trawler is named, another named elsewhere is not a second answer
+    assert [c.text for c in choose([named, other], 3)] == [named.text]
