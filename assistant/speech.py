@@ -17,7 +17,7 @@ from .chunking import sentence_spans
 from .text import TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 7
+VERSION = 8
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -205,10 +205,19 @@ def _quote_paragraphs(text: str, sentences: list[Sentence]) -> list[Sentence]:
     return out
 
 
+# "add" reports speech when what follows is what was said ("he added.", "adding that ...",
+# "added in a statement"), not when something is added ("adding 113 for the third wicket",
+# "added to the list", "no added pressure").
+_ADD = re.compile(r"add(?:s|ed|ing)?", re.IGNORECASE)
+_ADD_SPEECH = re.compile(r"\s*(?:[,.:;!?\"“”’—–-]|$)|\s+(?:that|in|he|she|they|it|we|I|there|this|"
+                         r"these|those)\b")
+
+
 def _attributions(sentence: str) -> list[re.Match]:
     """The speech verbs outside quotation marks: “Many have claimed ...” attributes nothing."""
     quoted = _quoted(sentence)
-    return [m for m in _SPEECH_VERB.finditer(sentence) if not quoted[m.start()]]
+    return [m for m in _SPEECH_VERB.finditer(sentence) if not quoted[m.start()]
+            and (not _ADD.fullmatch(m.group()) or _ADD_SPEECH.match(sentence, m.end()))]
 
 
 def _quoted(sentence: str) -> list[bool]:

@@ -35,6 +35,16 @@ def test_said_told_added_and_apposition():
     assert got[5] == ("Jane Smith",)
 
 
+def test_adding_runs_or_a_name_to_a_list_is_not_speech():
+    text = ("Mark Ramprakash was out for 58, he and Vaughan adding 113 for the third wicket. "
+            "Gunnedah has been added to the list of disaster areas. "
+            "Mr Jones said the match was over, adding that the team would fight on.")
+    got = {text[s.start:s.end][:12]: (s.speakers, s.speech) for s in analyse(text)}
+    assert got["Mark Ramprak"] == ((), False)
+    assert got["Gunnedah has"] == ((), False)
+    assert got["Mr Jones sai"] == (("Jones",), True)
+
+
 def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
     text = ("The Illawarra Area Health Service says four midwives have been moved. "
             "The service's chief executive officer, Tony Sherbon, says no one was put at risk. "
