@@ -17,7 +17,7 @@ from .chunking import sentence_spans
 from .text import TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 8
+VERSION = 9
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -40,7 +40,8 @@ _ADVERB = r"(?:\s+(?:also|first|later|then|again|earlier|previously|repeatedly|o
 _ADVERB += r"would|will|\w+ly))*"
 _SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
 _CAP = r"[A-Z][\w’'.-]*"
-_RUN = rf"(?:{_CAP}(?:\s+of)?\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
+_PARTICLE = r"(?:of|bin|ibn|de|del|della|da|di|du|la|le|van|von|der)"  # "Osama bin Laden"
+_RUN = rf"(?:{_CAP}(?:\s+{_PARTICLE})*\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
 _NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
 _AFFILIATION = re.compile(rf"((?:{_CAP}\s+)+{_CAP})\s+(?:from|of|at)\s+(?:the\s+)?{_RUN}{_ADVERB}\s+$")
 _NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
@@ -64,6 +65,7 @@ _ALL_QUOTE = re.compile(r"^[“\"‘].*[”\"’]$")
 # between the capitalised ones; the name is the last capitalised run.
 _ROLE = rf"(?:{'|'.join(sorted(TITLES))})"
 _PHRASE = rf"(?:(?:{_CAP}|{_ROLE})(?:\s+of(?:\s+the)?)?\s+)*{_CAP}"
+_ROLE_WORDS = re.compile(rf"(?:\s+(?:the|a|an|{_CAP}|{_ROLE}))+$")  # "by Palestinian leader"
 # ... followed by its verb ("has", "hit out"), or by an apposition ("Sir Allan Kemakeza, the
 # leader of ...", not "The United States, the European Union and ..."); not by a role ("A senior
 # Israeli Defence official has told": the official speaks, not "Israeli Defence")
@@ -114,10 +116,12 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
             # "Doug Cameron from the Australian Manufacturing Workers Union says"
             named = _clean_name(affiliated.group(1))
         if named is None and (tail := _NAME_TAIL.search(before)):
-            prefix = before[:tail.start()].rstrip()
-            # "with Stephen Orlins said" is not Orlins speaking; "Campbell said" is.
+            prefix = _ROLE_WORDS.sub("", before[:tail.start()].rstrip())
+            # "with Stephen Orlins said", "chaired by Palestinian leader Yasser Arafat called" is
+            # not Orlins or Arafat speaking; "Campbell said" is.
             if not re.search(r"\b(?:with|to|by|from|for|of|about|at|on|in)$", prefix) or \
-                    re.search(r"\b(?:spokes\w+|aides?) (?:for|to)$", prefix):
+                    re.search(r"\b(?:spokes\w+|aides?) (?:for|to)$|\b(?:statement|report|letter|release|"
+                              r"statistics|figures|study|survey)(?:\s+\w+ed)? (?:from|by|of)$", prefix):
                 named = _clean_name(tail.group(1))
         if named is None and (apposition := _APPOSITION.search(before)):
             named = _clean_name(apposition.group(1))
@@ -213,11 +217,20 @@ _ADD_SPEECH = re.compile(r"\s*(?:[,.:;!?\"“”’—–-]|$)|\s+(?:that|in|he|
                          r"these|those)\b")
 
 
+# Speech words that are not speech here: "an Arab, believed to be a Yemeni", and a noun before
+# its verb ("Initial reports spoke of ...", "the Institute's report shows").
+_NOT_SPEECH = re.compile(r"(?:believed?|reported|said|thought)\s+to\s+(?:be|have)\b|"
+                         r"(?:reports?|claims?|calls?|estimates?|comments?)\s+(?:show|shows|showed|"
+                         r"spoke|suggest|suggests|suggested|indicate|indicates|indicated|found|"
+                         r"say|says|said|is|are|was|were|have|has|had)\b", re.IGNORECASE)
+
+
 def _attributions(sentence: str) -> list[re.Match]:
     """The speech verbs outside quotation marks: “Many have claimed ...” attributes nothing."""
     quoted = _quoted(sentence)
     return [m for m in _SPEECH_VERB.finditer(sentence) if not quoted[m.start()]
-            and (not _ADD.fullmatch(m.group()) or _ADD_SPEECH.match(sentence, m.end()))]
+            and (not _ADD.fullmatch(m.group()) or _ADD_SPEECH.match(sentence, m.end()))
+            and not _NOT_SPEECH.match(sentence, m.start())]
 
 
 def _quoted(sentence: str) -> list[bool]:

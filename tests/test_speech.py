@@ -45,6 +45,21 @@ def test_adding_runs_or_a_name_to_a_list_is_not_speech():
     assert got["Mr Jones sai"] == (("Jones",), True)
 
 
+def test_speech_words_that_attribute_nothing_to_the_name_beside_them():
+    text = ("A statement issued after a meeting chaired by Palestinian leader Yasser Arafat called "
+            "for calm. "
+            "One Arab, believed to be a Yemeni, was taken into custody. "
+            "Initial reports spoke of up to 50 people trapped. "
+            "Osama bin Laden admitted planning the attacks. "
+            "A statement from the St George Hospital says the patient is stable.")
+    got = {text[s.start:s.end][:20]: (s.speakers, s.speech) for s in analyse(text)}
+    assert got["A statement issued a"] == ((), True)  # the statement speaks, not the chair
+    assert got["One Arab, believed t"] == ((), False)
+    assert got["Initial reports spok"] == ((), False)
+    assert got["Osama bin Laden admi"] == (("Osama bin Laden",), True)  # not "Laden"
+    assert got["A statement from the"] == (("St George Hospital",), True)  # its source speaks
+
+
 def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
     text = ("The Illawarra Area Health Service says four midwives have been moved. "
             "The service's chief executive officer, Tony Sherbon, says no one was put at risk. "
