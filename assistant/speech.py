@@ -14,10 +14,10 @@ import re
 
 from .articles import Sentence
 from .chunking import sentence_spans
-from .text import TITLES
+from .text import STOPWORDS, TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 9
+VERSION = 10
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -39,7 +39,7 @@ _VERB = (
 _ADVERB = r"(?:\s+(?:also|first|later|then|again|earlier|previously|repeatedly|once|had|has|have|"
 _ADVERB += r"would|will|\w+ly))*"
 _SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
-_CAP = r"[A-Z][\w’'.-]*"
+_CAP = r"(?:[a-z]{1,3}(?=[A-Z]))?[A-Z][\w’'.-]*"  # "Campbell", "duPlessis"
 _PARTICLE = r"(?:of|bin|ibn|de|del|della|da|di|du|la|le|van|von|der)"  # "Osama bin Laden"
 _RUN = rf"(?:{_CAP}(?:\s+{_PARTICLE})*\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
 _NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
@@ -72,7 +72,12 @@ _ROLE_WORDS = re.compile(rf"(?:\s+(?:the|a|an|{_CAP}|{_ROLE}))+$")  # "by Palest
 _SUBJECT = re.compile(rf"(?:^\s*|[,;]\s*(?:however|but|while|although|and)\s+|[;:]\s+)"
                       rf"(?:(?:The|A|An)\s+)?({_PHRASE})"
                       rf"(?:\s+(?!{_ROLE}\b)[a-z]|,\s+(?:(?:the|a|an)\s+[a-z]|who\b))")
-_OPENING = re.compile(rf"\s*(?:The\s+)?({_PHRASE})")
+# The subject a sentence opens with, up to its first comma: "Australian paceman Glenn McGrath,
+# who has two wickets, says" (a name ends it), after a scene-setting "In Kabul," or "Yesterday,".
+_OPENING = re.compile(rf"(?:\s*(?:In|At|On|From|After|Before|During|Yesterday|Today|Earlier|Later|"
+                      rf"Meanwhile|Overnight)\b[^,]*,)?\s*(?:But\s+|And\s+)?(?:The\s+)?"
+                      rf"((?:(?:[a-z-]+|{_CAP})\s+)*?{_RUN})\s*,")
+_OPENING_RUN = re.compile(rf"\s*(?:The\s+)?({_PHRASE})")
 _AGENT = re.compile(rf"\bby\s+(?:the\s+)?({_PHRASE})\s*(?:[,.;]|$)")
 _HONORIFICS = frozenset({"sir", "lord", "dame"})  # part of the name: "Sir Allan"
 # Speakers a pronoun cannot stand for: "he said" after "the Health Service says" is a person.
@@ -101,8 +106,23 @@ def _full_name(name: str, people: list[str]) -> str:
     return name
 
 
-def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | None
-                 ) -> tuple[list[str], bool]:
+def _opening_subject(before: str, people: list[str]) -> str | None:
+    """The subject a sentence opens with, when a comma ends it: "Australian paceman Glenn
+    McGrath, who ...,", "Kylie Morrow's mother Elizabeth,", after "In Kabul,". Else the
+    capitalised words it opens with, if they are a full name or the article gives one for them
+    ("Hawthorne"), never a lone "Child advocates" or "American defence officials"."""
+    if (m := _OPENING.match(before)) and not any(
+            w.islower() and w in STOPWORDS for w in m.group(1).split()):
+        return _clean_name(_person_of(m.group(1)))
+    if m := _OPENING_RUN.match(before):
+        name = _clean_name(_person_of(m.group(1)))
+        if name and len(_full_name(name, people).split()) >= 2:
+            return name
+    return None
+
+
+def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | None,
+                 people: list[str] = ()) -> tuple[list[str], bool]:
     """(named speakers, whether the sentence reports or quotes speech). "He said" is the last
     person named (``last_person``), "they said" the last speaker, who may be an organisation."""
     speakers: list[str] = []
@@ -127,10 +147,9 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
             named = _clean_name(apposition.group(1))
         if named is None and (pronoun := _PRONOUN_TAIL.search(before)):
             named = last_speaker if pronoun.group(1).lower() == "they" else last_person
-        if named is None and before.rstrip().endswith(",") \
-                and (opening := _OPENING.match(sentence)):
+        if named is None and before.rstrip().endswith(","):
             # "Campbell, who was speaking with ..., said": the clause's subject opens it.
-            named = _clean_name(_person_of(opening.group(1)))
+            named = _opening_subject(before, people)
         if named is None and match.group().lower() in {"said", "says", "added", "warned", "told"} \
                 and re.search(r"[,.!?]?[”\"’]\s*$", before) and (after_name := _NAME_AFTER.match(after)):
             named = _clean_name(after_name.group(1))  # “...,” said Mr Smith.
@@ -161,7 +180,7 @@ def analyse(text: str) -> list[Sentence]:
     previous_paragraph_end = -1
     for span in sentence_spans(text):
         sentence = text[span.start:span.end]
-        speakers, speech = _speakers_of(sentence, last_speaker, last_person)
+        speakers, speech = _speakers_of(sentence, last_speaker, last_person, people)
         speakers = list(dict.fromkeys(_full_name(s, people) for s in speakers))
         paragraph_start = text.rfind("\n", 0, span.start) + 1
         whole_paragraph = paragraph_start == span.start and (
@@ -220,6 +239,8 @@ _ADD_SPEECH = re.compile(r"\s*(?:[,.:;!?\"“”’—–-]|$)|\s+(?:that|in|he|
 # Speech words that are not speech here: "an Arab, believed to be a Yemeni", and a noun before
 # its verb ("Initial reports spoke of ...", "the Institute's report shows").
 _NOT_SPEECH = re.compile(r"(?:believed?|reported|said|thought)\s+to\s+(?:be|have)\b|"
+                         r"claim(?:s|ed|ing)?\s+(?:the\s+)?(?:hundreds|thousands|dozens|lives|victory|"
+                         r"title|record|gold|silver|bronze|(?:first|second|third|\w+th)\s+place)\b|"
                          r"(?:reports?|claims?|calls?|estimates?|comments?)\s+(?:show|shows|showed|"
                          r"spoke|suggest|suggests|suggested|indicate|indicates|indicated|found|"
                          r"say|says|said|is|are|was|were|have|has|had)\b", re.IGNORECASE)

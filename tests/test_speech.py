@@ -60,6 +60,21 @@ def test_speech_words_that_attribute_nothing_to_the_name_beside_them():
     assert got["A statement from the"] == (("St George Hospital",), True)  # its source speaks
 
 
+def test_the_subject_a_sentence_opens_with_speaks_not_its_first_capitalised_word():
+    text = ("Australian paceman Glenn McGrath, who has two wickets, says the catch was fair. "
+            "In Kabul, Mohammad Qasim Fahim, defence minister in the interim administration, said "
+            "the force could stay. "
+            "But American defence officials have been more cautious, saying the fight goes on. "
+            "Child advocates have called on the governor to resign, saying he failed. "
+            "Another Victorian boat, Tevake, claimed second place.")
+    got = {text[s.start:s.end][:20]: s.speakers for s in analyse(text)}
+    assert got["Australian paceman G"] == ("Glenn McGrath",)
+    assert got["In Kabul, Mohammad Q"] == ("Mohammad Qasim Fahim",)
+    assert got["But American defence"] == ()  # officials, unnamed: not "American"
+    assert got["Child advocates have"] == ()
+    assert got["Another Victorian bo"] == ()  # a boat claiming second place says nothing
+
+
 def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
     text = ("The Illawarra Area Health Service says four midwives have been moved. "
             "The service's chief executive officer, Tony Sherbon, says no one was put at risk. "
