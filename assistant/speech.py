@@ -17,7 +17,7 @@ from .chunking import sentence_spans
 from .text import STOPWORDS, TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 10
+VERSION = 11
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -37,12 +37,13 @@ _VERB = (
     r"condemned|condemning)"
 )
 _ADVERB = r"(?:\s+(?:also|first|later|then|again|earlier|previously|repeatedly|once|had|has|have|"
-_ADVERB += r"would|will|\w+ly))*"
+_ADVERB += r"would|will|not|never|\w+ly|(?:refused|declined|went on|continued|wanted|wants) to))*"
 _SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
 _CAP = r"(?:[a-z]{1,3}(?=[A-Z]))?[A-Z][\w’'.-]*"  # "Campbell", "duPlessis"
 _PARTICLE = r"(?:of|bin|ibn|de|del|della|da|di|du|la|le|van|von|der)"  # "Osama bin Laden"
 _RUN = rf"(?:{_CAP}(?:\s+{_PARTICLE})*\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
-_NAME_TAIL = re.compile(rf"({_RUN}){_ADVERB}\s+$")
+_ACRONYM = r"(?:\s+\([A-Z]{2,}\))?"  # "The New South Wales State Emergency Service (SES) says"
+_NAME_TAIL = re.compile(rf"({_RUN}){_ACRONYM}{_ADVERB}\s+$")
 _AFFILIATION = re.compile(rf"((?:{_CAP}\s+)+{_CAP})\s+(?:from|of|at)\s+(?:the\s+)?{_RUN}{_ADVERB}\s+$")
 _NAME_AFTER = re.compile(rf"^\s+((?:{_CAP}\s+)*{_CAP})")
 _APPOSITION = re.compile(rf",\s*({_RUN}),{_ADVERB}\s*$")  # "The union's secretary, Tony Sheldon, says"
@@ -77,6 +78,7 @@ _SUBJECT = re.compile(rf"(?:^\s*|[,;]\s*(?:however|but|while|although|and)\s+|[;
 _OPENING = re.compile(rf"(?:\s*(?:In|At|On|From|After|Before|During|Yesterday|Today|Earlier|Later|"
                       rf"Meanwhile|Overnight)\b[^,]*,)?\s*(?:But\s+|And\s+)?(?:The\s+)?"
                       rf"((?:(?:[a-z-]+|{_CAP})\s+)*?{_RUN})\s*,")
+_UNCLOSED_RELATIVE = re.compile(r"[^,]*,\s+(?:who|whose)\b[^,]*$")
 _OPENING_RUN = re.compile(rf"\s*(?:The\s+)?({_PHRASE})")
 _AGENT = re.compile(rf"\bby\s+(?:the\s+)?({_PHRASE})\s*(?:[,.;]|$)")
 _HONORIFICS = frozenset({"sir", "lord", "dame"})  # part of the name: "Sir Allan"
@@ -85,7 +87,8 @@ _ORGANISATION = re.compile(
     r"\b(?:Government|Department|Council|Union|Service|Ministry|Police|Committee|Commission|"
     r"Office|Party|Agency|Court|Company|Corporation|Association|Bureau|Authority|Board|"
     r"Institute|Organi[sz]ation|Federation|Army|Navy|Forces?|Survey|University|Bank|Group|Fund|"
-    r"Airlines?|Inc|Ltd|News|Network|Centre|Center|Club|League|Alliance|Coalition)\b")
+    r"Airlines?|Inc|Ltd|News|Network|Centre|Center|Club|League|Alliance|Coalition|Pentagon|"
+    r"Kremlin|Congress|Senate|Parliament|Cabinet|Press|Radio|Television)\b")
 
 
 def _clean_name(raw: str) -> str | None:
@@ -135,6 +138,9 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
         if affiliated := _AFFILIATION.search(before):
             # "Doug Cameron from the Australian Manufacturing Workers Union says"
             named = _clean_name(affiliated.group(1))
+        if named is None and _UNCLOSED_RELATIVE.match(before):
+            # "Stuart MacGill, who is in the squad in place of Andy Bichel says": MacGill
+            named = _opening_subject(before[:before.index(",") + 1], people)
         if named is None and (tail := _NAME_TAIL.search(before)):
             prefix = _ROLE_WORDS.sub("", before[:tail.start()].rstrip())
             # "with Stephen Orlins said", "chaired by Palestinian leader Yasser Arafat called" is
@@ -168,7 +174,7 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
 def analyse(text: str) -> list[Sentence]:
     """Every sentence of ``text`` with its speakers (full names where the article gives them)."""
     people: list[str] = []
-    for match in re.finditer(r"\b[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)+", text):
+    for match in re.finditer(rf"\b[A-Z][\w’'-]+(?: (?:{_PARTICLE} )*[A-Z][\w’'-]+)+", text):
         name = _clean_name(_last_run(match.group()))  # "General Richard Myers": Richard Myers
         if name and len(name.split()) >= 2 and name not in people:
             people.append(name)
@@ -239,6 +245,7 @@ _ADD_SPEECH = re.compile(r"\s*(?:[,.:;!?\"“”’—–-]|$)|\s+(?:that|in|he|
 # Speech words that are not speech here: "an Arab, believed to be a Yemeni", and a noun before
 # its verb ("Initial reports spoke of ...", "the Institute's report shows").
 _NOT_SPEECH = re.compile(r"(?:believed?|reported|said|thought)\s+to\s+(?:be|have)\b|"
+                         r"call(?:s|ed|ing)?\s+(?:in|off|up|at|into|by)\b|"
                          r"claim(?:s|ed|ing)?\s+(?:the\s+)?(?:hundreds|thousands|dozens|lives|victory|"
                          r"title|record|gold|silver|bronze|(?:first|second|third|\w+th)\s+place)\b|"
                          r"(?:reports?|claims?|calls?|estimates?|comments?)\s+(?:show|shows|showed|"

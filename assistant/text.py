@@ -281,7 +281,7 @@ chancellor mr mrs ms dr prof spokesman spokeswoman spokesperson sir lord dame se
 inspector superintendent constable detective commissioner captain colonel major judge justice
 mayor professor treasurer leader chairman chairwoman director executive officer manager coach
 skipper ambassador envoy commander bishop archbishop reverend attorney councillor economist
-scientist analyst lawyer official model
+scientist analyst lawyer official model doctor
 """.split())
 
 

@@ -1,5 +1,8 @@
 """Who said what, found at ingest: speakers per sentence; and follow-ups made standalone."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,7 @@ from assistant import Assistant, Settings
 from assistant.chat import Turn, condense_fallback
 from assistant.speech import analyse
 from assistant.text import analyse as analyse_question
+from assistant.text import same_person
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "articles"
 DATA = Path(__file__).parent / "data"
@@ -73,6 +77,30 @@ def test_the_subject_a_sentence_opens_with_speaks_not_its_first_capitalised_word
     assert got["But American defence"] == ()  # officials, unnamed: not "American"
     assert got["Child advocates have"] == ()
     assert got["Another Victorian bo"] == ()  # a boat claiming second place says nothing
+
+
+def test_speakers_behind_refusals_acronyms_and_unclosed_clauses():
+    text = ("The Foreign Affairs Minister Alexander Downer has refused to say how long it will take. "
+            "The New South Wales State Emergency Service (SES) says it has had 5,000 calls. "
+            "Leg-spinner Stuart MacGill, who is in the squad in place of Andy Bichel says he is fit. "
+            "When Mr Ford and Mr Kissinger called in to Jakarta, Suharto claimed he needed stability. "
+            "Doctor Harris says any change must involve all Australians.")
+    got = {text[s.start:s.end][:20]: s.speakers for s in analyse(text)}
+    [downer] = got["The Foreign Affairs "]
+    assert same_person(downer, "Alexander Downer")
+    assert got["The New South Wales "] == ("New South Wales State Emergency Service",)
+    [macgill] = got["Leg-spinner Stuart M"]
+    assert same_person(macgill, "Stuart MacGill")  # not Bichel
+    assert got["When Mr Ford and Mr "] == ("Suharto",)  # calling in is visiting
+    assert same_person(got["Doctor Harris says a"][0], "Bede Harris")
+
+
+def test_he_is_not_the_pentagon_that_released_his_tape():
+    text = ("Osama bin Laden admitted planning the attacks in a videotape. "
+            "\"We calculated in advance the number of casualties,\" he said. "
+            "The tape showed bin Laden speaking to supporters, the Pentagon said. "
+            "\"We had finished our work that day,\" he said.")
+    assert [s.speakers for s in analyse(text)][-1] == ("Osama bin Laden",)
 
 
 def test_a_name_set_off_by_commas_after_a_role_is_the_speaker():
@@ -183,3 +211,16 @@ def test_a_full_name_or_the_topic_picks_the_person(two_campbells):
     assert {c.source for c in kurt.citations} == {"South China Morning Post"}
     about = two_campbells.ask("What did Campbell warn about the pledge?")  # the context decides
     assert {c.source for c in about.citations} == {"Style Desk"} and about.notice is None
+
+
+@pytest.mark.parametrize(("dataset", "floor"), [("speakers.jsonl", 0.95),
+                                                ("speakers_holdout.jsonl", 0.85)])
+def test_speakers_of_hand_labelled_lee_sentences(dataset, floor):
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, str(root / "evals" / "attribution.py"),
+                          str(root / "evals" / dataset), "--json"],
+                         capture_output=True, text=True, timeout=300, cwd=root)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["sentences"] >= 50
+    assert result["accuracy"] >= floor and result["precision"] >= floor, result["misses"]
