@@ -389,7 +389,9 @@ def _weighted_coverage(question: Question, sentences: list[set[str]]):
     sentences: "change of security procedures" says more than the "Lucas Heights" of every line.
     """
     n = max(len(sentences), 1)
-    weight = {t: math.log(1 + n / (1 + sum(t in s for s in sentences))) for t in question.key_terms}
+    # "What did Kurt Campbell say": his name, rare or not, says nothing about which statement
+    asked = question.key_terms - question.speaker if question.asks_speech else question.key_terms
+    weight = {t: math.log(1 + n / (1 + sum(t in s for s in sentences))) for t in asked}
     total = sum(weight.values())
 
     def covered(context_terms: set[str]) -> float:

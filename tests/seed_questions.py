@@ -9,6 +9,8 @@ SCMP = "003_ee12390e8f92d40b.txt"
 
 ANSWERABLE = [
     ("What did Campbell warn?", SCMP, ["told China directly if this continues", "We will not sit by"]),
+    # his full name, used once in the article, is no reason to quote the sentence that gives it
+    ("What did Kurt Campbell warn?", SCMP, ["told China directly if this continues", "We will not sit by"]),
     ("What did Lammy urge Wang Yi to do?", BGNES, ["take all measures to investigate"]),
     ("Who imposed sanctions on two Chinese firms?", BGNES, ["US Treasury Department imposed sanctions"]),
     ("What did China say about supplying lethal weapons?", BGNES, ["never provided lethal weapons"]),
