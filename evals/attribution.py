@@ -1,6 +1,6 @@
 """Who said what, measured: the speakers ingest records for hand-labelled Lee sentences.
 
-    python evals/attribution.py [evals/speakers.jsonl | evals/speakers_holdout.jsonl] [--json]
+    python evals/attribution.py [evals/speakers/dev.jsonl | evals/speakers/holdout.jsonl] [--json]
 
 Each line of the dataset names a Lee story, one of its sentences and who speaks in it, by the
 article's own words: the person or the named organisation ("the Pentagon said"), or nobody
@@ -9,7 +9,7 @@ for someone named speaks for them ("a spokesman for Philip Ruddock says": Ruddoc
 has it. The sentences
 were drawn at random (seeded) from every Lee sentence with a speech word or a quotation mark
 and labelled from the text alone, before comparing with what ingest records.
-``speakers.jsonl`` (92 sentences) was then used to improve the rules; ``speakers_holdout.jsonl``
+``speakers/dev.jsonl`` (92 sentences) was then used to improve the rules; ``speakers/holdout.jsonl``
 (56 sentences, a second draw) was not: it measures how well they carry over.
 
 A sentence is right when the recorded speakers are the labelled ones: the same people (a name
@@ -31,7 +31,7 @@ from assistant.evaluation import corpus_files  # noqa: E402
 from assistant.speech import analyse  # noqa: E402
 from assistant.text import same_person  # noqa: E402
 
-DATASET = ROOT / "evals" / "speakers.jsonl"
+DATASET = ROOT / "evals" / "speakers" / "dev.jsonl"
 CACHE = ROOT / "evals" / ".cache"
 
 

@@ -213,12 +213,11 @@ def test_a_full_name_or_the_topic_picks_the_person(two_campbells):
     assert {c.source for c in about.citations} == {"Style Desk"} and about.notice is None
 
 
-@pytest.mark.parametrize(("dataset", "floor"), [("speakers.jsonl", 0.95),
-                                                ("speakers_holdout.jsonl", 0.85)])
+@pytest.mark.parametrize(("dataset", "floor"), [("dev.jsonl", 0.95), ("holdout.jsonl", 0.85)])
 def test_speakers_of_hand_labelled_lee_sentences(dataset, floor):
     root = Path(__file__).resolve().parent.parent
     run = subprocess.run([sys.executable, str(root / "evals" / "attribution.py"),
-                          str(root / "evals" / dataset), "--json"],
+                          str(root / "evals" / "speakers" / dataset), "--json"],
                          capture_output=True, text=True, timeout=300, cwd=root)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
