@@ -68,6 +68,7 @@ class Citation(BaseModel):
     author: str | None = None
     url: str | None = None
     copies: list[Copy] = []  # the same story elsewhere (other outlets, reprints)
+    speakers: list[str] = []  # who speaks in the quoted words, as ingest found (see speech.py)
 
 
 class RetrievedPassage(BaseModel):
@@ -135,6 +136,9 @@ def make_citation(n: int, article: Article, span: Span) -> Citation:
         end=span.end,
         author=article.author,
         url=article.url,
+        speakers=list(dict.fromkeys(name for s in article.sentences
+                                    if s.start < span.end and span.start < s.end
+                                    for name in s.speakers)),
     )
 
 

@@ -141,6 +141,9 @@ def _show(events, live: bool):
         out.print(f"[bold][{c.n}][/bold] {c.title}" + (f" ({meta})" if meta else ""),
                   highlight=False, soft_wrap=True)
         out.print(f"    │ {c.quote}", style="dim", highlight=False, soft_wrap=True)
+        if c.speakers:
+            out.print("    said by: " + "; ".join(c.speakers), style="dim", highlight=False,
+                      soft_wrap=True)
         if c.copies:
             out.print("    also in: " + "; ".join(
                 ", ".join(x for x in (cp.source or cp.title, cp.published) if x) for cp in c.copies),

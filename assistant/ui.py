@@ -79,6 +79,7 @@ class Card:
     start: int  # offset of ``text`` in the article
     spans: set[tuple[int, int]] = field(default_factory=set)  # article offsets
     verified: bool = True
+    speakers: list[str] = field(default_factory=list)  # who speaks in the highlighted quotes
 
 
 @dataclass
@@ -100,8 +101,9 @@ class Conversation:
                 text, start = (passage.text, passage.start) if passage else (c.quote, c.start)
                 card = self.cards[c.n] = Card(c.n, c, text, start)
             if c.n not in self.latest:
-                card.spans = set()  # highlight what this answer quotes from it
+                card.spans, card.speakers = set(), []  # highlight what this answer quotes
             card.spans.add((c.start, c.end))
+            card.speakers += [name for name in c.speakers if name not in card.speakers]
             card.verified = card.verified and verify_citation(c, assistant.store.article(c.article_id))
             if c.n not in self.latest:
                 self.latest.append(c.n)
@@ -171,6 +173,8 @@ def _card_html(card: Card) -> str:
         copies = '<div class="meta">Also printed in: ' + "; ".join(
             html.escape(_meta(cp))
             for cp in c.copies) + "</div>"
+    if card.speakers:
+        copies += f'<div class="meta">Said by: {html.escape("; ".join(card.speakers))}</div>'
     check = ('<span class="verified">✓ quote matches the stored article</span>' if card.verified
              else '<span class="unsupported">quote does not match the stored article</span>')
     return (f'<div class="card" id="source-{card.n}"><div><b>[{card.n}] {html.escape(c.title)}</b>'

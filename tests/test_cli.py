@@ -27,6 +27,7 @@ def test_ask_json_has_the_stable_contract(seed_index):
         article = json.loads((seed_index / "articles" / f"{citation['article_id']}.json").read_text())
         assert article["text"][citation["start"]:citation["end"]] == citation["quote"]
         assert citation["path"].endswith("003_ee12390e8f92d40b.txt")
+        assert any("Kurt Campbell" in name for name in citation["speakers"])  # "He said ..."
     assert data["timings"]["retrieve_ms"] > 0 and data["timings"]["answer_ms"] > 0
 
 

@@ -110,6 +110,7 @@ def test_cited_answer_with_highlighted_quote(page):
     card = page.locator("#sources-panel .card").first
     assert "Closer Beijing ties with Moscow" in card.inner_text()
     assert "South China Morning Post" in card.inner_text()
+    assert "Said by: " in card.inner_text() and "Kurt Campbell" in card.inner_text()
     marked = " ".join(page.locator("#sources-panel .card mark").all_inner_texts())
     assert "if this continues" in marked or "We will not sit by" in marked
     assert page.locator("#sources-panel .verified").count() >= 1
