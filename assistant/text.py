@@ -353,6 +353,9 @@ def leans_on_previous(sentence: str, previous: str) -> bool:
     return starts_with_pronoun(sentence) or (sentence[:1] in "“\"‘" and not is_direct(previous))
 
 
+_PEOPLE = frozenset(stem(w) for w in "people persons men women children residents citizens".split())
+
+
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
     """Whether ``sentence`` has the kind of thing the question asks for."""
     if question.focus and context_terms and question.focus not in context_terms:
@@ -367,6 +370,8 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         words = [stem(t) for t in tokens(sentence)]
         raw = tokens(sentence)
         counted = set(question.counted.split())
+        if counted & set(_DEMONYMS.values()):  # "how many Australians": "1,570 people"
+            counted |= _PEOPLE
         return any(_NUMBER.fullmatch(raw[i]) and counted & set(words[i + 1:i + 5])
                    for i in range(len(words)))
     if question.wants == "time":

@@ -109,3 +109,9 @@ def test_a_second_quote_only_names_what_the_first_left_unnamed():
     assert [c.text for c in choose([towed, named], 3)] == [towed.text, named.text]
     # once one trawler is named, another named elsewhere is not a second answer
     assert [c.text for c in choose([named, other], 3)] == [named.text]
+
+
+def test_how_many_of_a_people_is_counted_in_people():
+    question = analyse("How many Australians died from drug-related causes in 2000?")
+    assert satisfies(question, "In 2000, 1,570 people died from drug related causes.", set())
+    assert not satisfies(question, "In 2000, 1,570 tonnes of drugs were seized.", set())
