@@ -277,8 +277,9 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             "direct": DIRECT_BONUS if asked_speaks and is_direct(text) else 0.0,
             "type": TYPE_WEIGHT * evidence,
             "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
-            "rare2": (0.3 * rarity[hit.article.id](context_terms - question.speaker)
-                      if question.asks_speech else 0.0),
+            # ... and what it is about in its own words: a quotation continued inherits its
+            # speaker from the sentence before, not its subject
+            "own": 0.3 * rarity[hit.article.id](terms(text)) if question.asks_speech else 0.0,
         }
         score = sum(parts.values())
         candidates.append(_Candidate(hit, span, text, score, evidence))

@@ -223,3 +223,20 @@ def test_speakers_of_hand_labelled_lee_sentences(dataset, floor):
     result = json.loads(run.stdout)
     assert result["sentences"] >= 50
     assert result["accuracy"] >= floor and result["precision"] >= floor, result["misses"]
+
+
+def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_path):
+    article = tmp_path / "roe.txt"
+    article.write_text(
+        "Mayor promises a frozen ferry fare\n\n"
+        "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
+        "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
+        "The council meets on Tuesday to set the budget for the harbour services.\n\n"
+        "\"The ferry fare stays at four dollars,\" Ms Roe said.\n",
+        encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
+    assert assistant.ingest([article]).ok
+    answer = assistant.ask("What did Jane Roe say about the ferry fare?")
+    assert not answer.refused
+    # her quote after the fare sentence is about buses: it follows the subject, it is not on it
+    assert "buses" not in answer.answer and "four dollars" in answer.answer
