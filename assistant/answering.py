@@ -15,6 +15,7 @@ from .text import (
     Question,
     answer_evidence,
     coverage,
+    document_speaks,
     has_speech,
     is_direct,
     is_person,
@@ -252,7 +253,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         # "How much did X say ...", "what share, according to X": the amount is the answer,
         # who gives it only ranks (reporters write "X points out", "the unions claim")
         statement = question.asks_speech and question.wants not in ("number", "time", "duration")
-        if statement and not _speech_fits(question, speech, context_terms,
+        if statement and not _speech_fits(question, text, speech, context_terms,
                                                      passage_terms, spoken, asked_speaks,
                                                      article_speakers[hit.article.id]):
             skip(text, f"speech={speech} by {sorted(spoken)}")
@@ -343,20 +344,22 @@ def one_person(question: Question, pool: list[_Candidate]) -> tuple[list[_Candid
                   f"This answer quotes {first}; ask with the full name for another.")
 
 
-def _speech_fits(question: Question, speech: bool, context_terms: set[str],
+def _speech_fits(question: Question, text: str, speech: bool, context_terms: set[str],
                  passage_terms: set[str], spoken: set[str], asked_speaks: bool,
                  article_speakers: set[str]) -> bool:
     """"What did X say" wants a statement by X: never one by someone else, never a byline.
 
     A statement whose speaker is unknown ("He argued", "the statement said") may still be X's
-    when X speaks elsewhere in the article and is named in its passage.
+    when X speaks elsewhere in the article and is named in its passage; not one that a survey,
+    report or study makes ("The survey by the British Antarctic Survey says ...").
     """
     if not speech:
         return False
     if question.speaker:
         if spoken:
             return asked_speaks
-        return question.speaker <= passage_terms and bool(question.speaker & article_speakers)
+        return (question.speaker <= passage_terms and bool(question.speaker & article_speakers)
+                and not document_speaks(text))
     return not question.names or bool(question.names & context_terms)
 
 

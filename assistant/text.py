@@ -337,6 +337,17 @@ def is_direct(text: str) -> bool:
     return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))
 
 
+_DOCUMENT_SUBJECT = re.compile(
+    r"^\W*(?:(?:the|a|an|this|that|its|their|new)\s+)*(?:[\w-]+\s+){0,2}(?:survey|report|study|"
+    r"poll|research|analysis|figures|statistics|data|documents?|findings|review|census)\b",
+    re.IGNORECASE)
+
+
+def document_speaks(text: str) -> bool:
+    """Whether a survey, report or study is what "says" here ("The survey by ... says")."""
+    return bool(_DOCUMENT_SUBJECT.match(text))
+
+
 def is_warning(text: str) -> bool:
     return bool(_WARNING_CUE.search(text))
 

@@ -115,3 +115,12 @@ def test_how_many_of_a_people_is_counted_in_people():
     question = analyse("How many Australians died from drug-related causes in 2000?")
     assert satisfies(question, "In 2000, 1,570 people died from drug related causes.", set())
     assert not satisfies(question, "In 2000, 1,570 tonnes of drugs were seized.", set())
+
+
+def test_a_survey_that_says_something_is_not_a_person_saying_it():
+    from assistant.text import document_speaks
+
+    assert document_speaks("The survey by the British Antarctic Survey says there is a chance.")
+    assert document_speaks("A new report says sea levels will rise.")
+    assert not document_speaks("Scientist David Vaughan says sea levels would rise.")
+    assert not document_speaks("The Foreign Minister says the report is wrong.")
