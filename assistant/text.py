@@ -199,9 +199,10 @@ def analyse(question: str) -> Question:
     focus = None
     # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is
     # not like that: "in Oslo" answers it without the word "city".)
-    m = re.search(r"\b(?:name|names) of (?:the |a |an |his |her |their )?([a-z'-]+)", q)
-    if m and m.group(1) not in STOPWORDS | _VAGUE_FOCUS:
-        focus = stem(m.group(1))
+    if m := re.search(r"\b(?:name|names) of (?:the |a |an |his |her |their )?", q):
+        head = _head_noun(tokens(question[m.end():]))
+        if head and head not in STOPWORDS | _VAGUE_FOCUS:
+            focus = stem(head)
     money = wants == "number" and bool(re.search(
         r"\b(?:what|which) (?:salary|price|cost|fee|fine|sum|amount of money)\b|"
         r"\bhow much\b.*\b(?:salary|price|cost|fee|fined?|compensation|paid|pay|worth|money)\b", q))
@@ -238,6 +239,26 @@ _UNIT = {
                           r"three-quarters|(?:a|one|two) (?:third|quarter)s?)\b", re.IGNORECASE),
     "score": re.compile(r"\b\d+\s*(?:-|–|/|for)\s*\d+\b"),  # "6-4", "3 for 77", "2/150"
 }
+
+
+_PARTICIPLES = frozenset("left held found shot hit taken seen known made caught built sent kept "
+                         "brought told given run won lost hurt struck".split())
+
+
+def _head_noun(words: list[str]) -> str | None:
+    """The noun a phrase is about: "two Swiss tourists rescued after ..." → "tourists", "Gold
+    Coast teenager stabbed to death" → "teenager", "nurse from Millicent" → "nurse"."""
+    head = None
+    for i, word in enumerate(words):
+        lowered = word.lower()
+        following = words[i + 1].lower() if i + 1 < len(words) else ""
+        if lowered in STOPWORDS and head:
+            break
+        if head and (lowered.endswith("ed") or lowered in _PARTICIPLES) and following in STOPWORDS:
+            break  # "... stabbed to death", "... left on Elliot Street"
+        if lowered not in STOPWORDS and not _NUMBER.fullmatch(lowered) and not lowered[0].isdigit():
+            head = lowered
+    return head
 
 
 # "What happened", "what time": words that do not name the kind of answer
@@ -393,11 +414,27 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         # a multi-word name ("Stephen Orlins", "Treasury Department") the question did not name,
         # more than a title ("Chief Inspector" of a known name) or a people ("The Arabs", "Arab
         # Al Qaeda fighter"), and not a place ("Elm Street")
-        return any(_name_words(m.group()) - question.names - TITLES
-                   for m in _MULTIWORD_NAME.finditer(sentence) if not _PLACE_NAME.search(m.group()))
+        names = [m for m in _MULTIWORD_NAME.finditer(sentence)
+                 if _name_words(m.group()) - question.names - TITLES
+                 and not _PLACE_NAME.search(m.group())]
+        return any(_names_the_focus(question, sentence, m) for m in names)
     if question.wants == "place":
         return _new_capitalised(question, sentence)
     return True
+
+
+def _names_the_focus(question: Question, sentence: str, name: re.Match, reach: int = 3) -> bool:
+    """"The names of the two firms": where the sentence mentions the firms, the name stands
+    beside them ("the nurse, Jane Roe,"), not five words off ("the Treasury Department imposed
+    sanctions on two Chinese firms")."""
+    if not question.focus:
+        return True
+    words = list(_TOKEN.finditer(sentence))
+    at = [i for i, w in enumerate(words) if stem(w.group()) == question.focus]
+    if not at:
+        return True  # the focus is in the sentence before ("The nurse survived. Jane Roe, 34, ...")
+    inside = [i for i, w in enumerate(words) if name.start() <= w.start() < name.end()]
+    return any(abs(i - j) <= reach for i in at for j in inside)
 
 
 def _name_words(name: str) -> set[str]:

@@ -124,3 +124,15 @@ def test_a_survey_that_says_something_is_not_a_person_saying_it():
     assert document_speaks("A new report says sea levels will rise.")
     assert not document_speaks("Scientist David Vaughan says sea levels would rise.")
     assert not document_speaks("The Foreign Minister says the report is wrong.")
+
+
+def test_the_name_of_something_is_a_name_beside_it():
+    question = analyse("What were the names of the two sanctioned Chinese firms?")
+    assert question.focus == "firm"  # the head noun, not "two"
+    assert analyse("What is the name of the 20-month-old boy left on Elliot Street?").focus == "boy"
+    assert analyse("What was the name of the Gold Coast teenager stabbed to death?").focus == \
+        "teenager"
+    assert not satisfies(question, "A day after the US Treasury Department imposed sanctions on "
+                                   "two Chinese firms, Beijing protested.", set())
+    assert satisfies(question, "The two firms, Xinjiang Lianchuang and Zhejiang Tools, deny it.",
+                     set())
