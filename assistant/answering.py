@@ -14,6 +14,7 @@ from .retrieval import Hit
 from .text import (
     Question,
     answer_evidence,
+    asks_who_spoke,
     coverage,
     document_speaks,
     has_speech,
@@ -244,7 +245,9 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         # "the name of the nurse": whoever says "the nurse walked away" is not her name
         known = question if question.asks_speech else replace(question,
                                                               names=question.names | spoken)
-        if not satisfies(known, text, context_terms):
+        # "Who said ...?": a statement whose speaker ingest found answers it, named there or not
+        who_spoke = asks_who_spoke(question) and bool(set(named) - set(question.names))
+        if not who_spoke and not satisfies(known, text, context_terms):
             skip(text, f"not a {question.wants} ({question.counted})")
             continue
         if not question.key_terms & context_terms:
@@ -411,6 +414,16 @@ def _weighted_coverage(question: Question, sentences: list[set[str]]):
 def _near_duplicate(a: str, b: str) -> bool:
     ta, tb = terms(a), terms(b)
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.8
+
+
+def speaker_note(question: Question, citations: list[Citation]) -> str | None:
+    """"Who said ...?" answered with "“...,” he said.": who he is, as ingest found it, to put
+    before the quote ("Said by Geoff Derrick: ..."); None when the quote names them itself."""
+    if not asks_who_spoke(question) or not citations:
+        return None
+    names = [n for n in citations[0].speakers
+             if n.split()[-1].lower() not in citations[0].quote.lower()]
+    return f"Said by {' and '.join(names)}:" if names else None
 
 
 def compose(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:

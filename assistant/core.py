@@ -21,6 +21,7 @@ from .answering import (
     one_person,
     passage_view,
     score_sentences,
+    speaker_note,
 )
 from .chat import ChatSession, Event, Turn, condense_fallback
 from .dates import TimeScope, event_window, parse_day, time_scope
@@ -209,6 +210,8 @@ class Assistant:
                                        "showing the quoted sentences.")
         citations = [c.model_copy(update={"copies": self.copies(c.article_id, c.path)})
                      for c in citations]
+        if mode == "extractive" and not refused and (said_by := speaker_note(analysed, citations)):
+            text = f"{said_by} {text}"
         if not refused and scope.sensitive and citations and citations[0].published:
             text = f"As of {citations[0].published} ({citations[0].source or citations[0].title}): " \
                    f"{text}"

@@ -17,7 +17,7 @@ from .chunking import sentence_spans
 from .text import STOPWORDS, TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
-VERSION = 11
+VERSION = 12
 
 _VERB = (
     r"(?:say|says|said|saying|tell|tells|told|telling|warn|warns|warned|warning|add|adds|added|"
@@ -40,7 +40,8 @@ _ADVERB = r"(?:\s+(?:also|first|later|then|again|earlier|previously|repeatedly|o
 _ADVERB += r"would|will|not|never|\w+ly|(?:refused|declined|went on|continued|wanted|wants) to))*"
 _SPEECH_VERB = re.compile(rf"\b{_VERB}\b")
 _CAP = r"(?:[a-z]{1,3}(?=[A-Z]))?[A-Z][\w’'.-]*"  # "Campbell", "duPlessis"
-_PARTICLE = r"(?:of|bin|ibn|de|del|della|da|di|du|la|le|van|von|der)"  # "Osama bin Laden"
+_NAME_PARTICLE = r"(?:bin|ibn|de|del|della|da|di|du|la|le|van|von|der)"  # "Osama bin Laden"
+_PARTICLE = rf"(?:of|{_NAME_PARTICLE})"  # ... and "Secretary of State"
 _RUN = rf"(?:{_CAP}(?:\s+{_PARTICLE})*\s+)*{_CAP}"  # "Deputy Secretary of State Kurt Campbell"
 _ACRONYM = r"(?:\s+\([A-Z]{2,}\))?"  # "The New South Wales State Emergency Service (SES) says"
 _NAME_TAIL = re.compile(rf"({_RUN}){_ACRONYM}{_ADVERB}\s+$")
@@ -92,6 +93,12 @@ _ORGANISATION = re.compile(
 
 
 def _clean_name(raw: str) -> str | None:
+    """A speaker's name from the words before a speech verb: titles stripped from the front,
+    and the owner of a person ("Westpac's Bill Evans", "Britain's Queen Elizabeth II" are Bill
+    Evans and Queen Elizabeth II; "Pakistan's Foreign Ministry" stays whole)."""
+    owner = re.match(r"(?:[\w-]+\s+)*?[\w-]+(?:’s|'s)\s+(?=[A-Z])", raw)
+    if owner and not _ORGANISATION.search(raw[owner.end():]):
+        raw = raw[owner.end():]
     words = raw.replace("’s", "").replace("'s", "").split()
     while words and words[0].lower().strip(".") in (_NOT_NAMES | _TITLE_LIKE) - _HONORIFICS:
         words = words[1:]
@@ -130,6 +137,7 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
     person named (``last_person``), "they said" the last speaker, who may be an organisation."""
     speakers: list[str] = []
     speech = False
+    unnamed = False  # an earlier speech verb of this sentence has a speaker nobody named
     for match in _attributions(sentence):
         speech = True
         before = sentence[:match.start()]
@@ -152,7 +160,9 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
         if named is None and (apposition := _APPOSITION.search(before)):
             named = _clean_name(apposition.group(1))
         if named is None and (pronoun := _PRONOUN_TAIL.search(before)):
-            named = last_speaker if pronoun.group(1).lower() == "they" else last_person
+            they = pronoun.group(1).lower() == "they"
+            # "Government sources say they will not confirm": they are the sources, unnamed
+            named = None if they and unnamed else last_speaker if they else last_person
         if named is None and before.rstrip().endswith(","):
             # "Campbell, who was speaking with ..., said": the clause's subject opens it.
             named = _opening_subject(before, people)
@@ -161,6 +171,7 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
             named = _clean_name(after_name.group(1))  # “...,” said Mr Smith.
         if named and named not in speakers:
             speakers.append(named)
+        unnamed = unnamed or named is None
     for match in _ACCORDING.finditer(sentence):
         speech = True
         named = _clean_name(match.group(1))
@@ -174,7 +185,7 @@ def _speakers_of(sentence: str, last_speaker: str | None, last_person: str | Non
 def analyse(text: str) -> list[Sentence]:
     """Every sentence of ``text`` with its speakers (full names where the article gives them)."""
     people: list[str] = []
-    for match in re.finditer(rf"\b[A-Z][\w’'-]+(?: (?:{_PARTICLE} )*[A-Z][\w’'-]+)+", text):
+    for match in re.finditer(rf"\b[A-Z][\w’'-]+(?: (?:{_NAME_PARTICLE} )*[A-Z][\w’'-]+)+", text):
         name = _clean_name(_last_run(match.group()))  # "General Richard Myers": Richard Myers
         if name and len(name.split()) >= 2 and name not in people:
             people.append(name)
@@ -316,12 +327,12 @@ def _last_run(phrase: str) -> str:
         if word[:1].isupper() and (word.lower() in _HONORIFICS
                                    or word.lower().strip(".") not in _TITLE_LIKE):
             runs[-1].append(word)
-        elif word != "of" or not runs[-1]:
+        elif not re.fullmatch(_PARTICLE, word) or not runs[-1]:
             runs.append([])
         else:
             runs[-1].append(word)
     run = next((r for r in reversed(runs) if r), [])
-    while run and run[-1] == "of":
+    while run and re.fullmatch(_PARTICLE, run[-1]):
         run.pop()
     return " ".join(run)
 

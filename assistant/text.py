@@ -353,6 +353,12 @@ def has_speech(text: str) -> bool:
     return bool(_SPEECH_CUE.search(text))
 
 
+def asks_who_spoke(question: Question) -> bool:
+    """"Who said the strike is not about pay?", "Which official warned ...": the speaker is the
+    answer (not "Who did Campbell tell ...?", which names the speaker and asks for another)."""
+    return question.asks_speech and question.wants in ("person", "name") and not question.speaker
+
+
 def is_direct(text: str) -> bool:
     """Direct speech: in quotation marks, or first person (transcripts drop the marks)."""
     return bool(re.search(r"[“\"]", text) or re.search(r"\b(?:I|we|my|our)\b", text))

@@ -240,3 +240,20 @@ def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_p
     assert not answer.refused
     # her quote after the fare sentence is about buses: it follows the subject, it is not on it
     assert "buses" not in answer.answer and "four dollars" in answer.answer
+
+
+def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
+    article = tmp_path / "roe.txt"
+    article.write_text(
+        "Mayor promises a frozen ferry fare\n\n"
+        "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
+        "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
+        "Westpac's Bill Evans says the council can afford it.\n", encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
+    assert assistant.ingest([article]).ok
+    answer = assistant.ask("Who said the buses are running late?")
+    assert not answer.refused and "buses" in answer.citations[0].quote
+    assert answer.answer.startswith("Said by Jane Roe: ")  # the quote itself says only "she"
+    named = assistant.ask("Who said the council can afford it?")
+    assert named.answer.startswith("Westpac's Bill Evans says")  # named in the quote: no prefix
+    assert named.citations[0].speakers == ["Bill Evans"]  # the person, not "Westpac Bill Evans"
