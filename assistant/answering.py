@@ -270,7 +270,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         if similarity < MIN_SENTENCE_SIMILARITY:
             skip(text, f"similarity {similarity:.2f}")
             continue
-        evidence = answer_evidence(question, text)
+        # "Who said ...?": the speaker ingest found is an answer of the asked type
+        evidence = 1.0 if who_spoke else answer_evidence(question, text)
         parts = {
             "sim": float(similarity),
             "rare": 0.3 * rarity[hit.article.id](context_terms),
@@ -363,6 +364,8 @@ def _speech_fits(question: Question, text: str, speech: bool, context_terms: set
             return asked_speaks
         return (question.speaker <= passage_terms and bool(question.speaker & article_speakers)
                 and not document_speaks(text))
+    if asks_who_spoke(question) and spoken:
+        return True  # the speaker is the answer; the names describe the story, in its article
     return not question.names or bool(question.names & context_terms)
 
 
