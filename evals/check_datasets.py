@@ -14,6 +14,15 @@ from assistant.evaluation import EvalError, corpus_files, load_dataset, locate_e
 HERE = Path(__file__).resolve().parent
 
 
+def _near(evidence, articles, reach: int = 300) -> str:
+    """The quote, and for "Who said ...?" the text around it that names the speaker ("...,"
+    he said: the sentence before says who he is)."""
+    article = articles.get(evidence.article)
+    if article is None or (at := article.text.find(evidence.quote)) < 0:
+        return evidence.quote
+    return article.text[max(0, at - reach):at + len(evidence.quote) + reach]
+
+
 def check(path: Path) -> list[str]:
     problems: list[str] = []
     items = load_dataset(path)
@@ -33,8 +42,11 @@ def check(path: Path) -> list[str]:
         if item.answerable and not item.answers:
             problems.append(f"{path.name}: {item.id}: answerable but no gold answers")
         if item.answerable and item.answers and not any(
-                normalise(a) in normalise(e.quote) for a in item.answers for e in item.evidence):
-            problems.append(f"{path.name}: {item.id}: no gold answer appears in its evidence quotes")
+                normalise(a) in normalise(_near(e, articles) if "who-said-what" in item.tags
+                                          else e.quote)
+                for a in item.answers for e in item.evidence):
+            problems.append(f"{path.name}: {item.id}: no gold answer appears in its evidence quotes"
+                            " (or, for who said it, in the sentences around them)")
         if not item.answerable and (item.answers or item.evidence or "unanswerable" not in item.tags):
             problems.append(f"{path.name}: {item.id}: unanswerable items need no answers/evidence "
                             "and the 'unanswerable' tag")
