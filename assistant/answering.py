@@ -246,7 +246,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
         known = question if question.asks_speech else replace(question,
                                                               names=question.names | spoken)
         # "Who said ...?": a statement whose speaker ingest found answers it, named there or not
-        who_spoke = asks_who_spoke(question) and bool(set(named) - set(question.names))
+        who_spoke = asks_who_spoke(question) and any(
+            not speaker_terms([name]) <= question.names for name in named)  # not one it names
         if not who_spoke and not satisfies(known, text, context_terms):
             skip(text, f"not a {question.wants} ({question.counted})")
             continue

@@ -257,3 +257,5 @@ def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
     named = assistant.ask("Who said the council can afford it?")
     assert named.answer.startswith("Westpac's Bill Evans says")  # named in the quote: no prefix
     assert named.citations[0].speakers == ["Bill Evans"]  # the person, not "Westpac Bill Evans"
+    # a speaker the question names is not its answer: Jane Roe's words do not answer this
+    assert assistant.ask("Who said Jane Roe is sorry the buses are running late?").refused
