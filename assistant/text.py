@@ -392,6 +392,7 @@ def leans_on_previous(sentence: str, previous: str) -> bool:
 
 
 _PEOPLE = frozenset(stem(w) for w in "people persons men women children residents citizens".split())
+_COUNTRIES = frozenset(_DEMONYMS.values())  # what a people word ("Australians") stems to
 
 
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
@@ -408,7 +409,7 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         words = [stem(t) for t in tokens(sentence)]
         raw = tokens(sentence)
         counted = set(question.counted.split())
-        if counted & set(_DEMONYMS.values()):  # "how many Australians": "1,570 people"
+        if counted & _COUNTRIES:  # "how many Australians": "1,570 people"
             counted |= _PEOPLE
         return any(_NUMBER.fullmatch(raw[i]) and counted & set(words[i + 1:i + 5])
                    for i in range(len(words)))

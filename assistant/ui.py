@@ -168,17 +168,17 @@ def _highlighted(card: Card) -> str:
 def _card_html(card: Card) -> str:
     c = card.citation
     meta = _meta(c)
-    copies = ""
+    details = ""  # other printings, who speaks in the quotes
     if c.copies:
-        copies = '<div class="meta">Also printed in: ' + "; ".join(
+        details = '<div class="meta">Also printed in: ' + "; ".join(
             html.escape(_meta(cp))
             for cp in c.copies) + "</div>"
     if card.speakers:
-        copies += f'<div class="meta">Said by: {html.escape("; ".join(card.speakers))}</div>'
+        details += f'<div class="meta">Said by: {html.escape("; ".join(card.speakers))}</div>'
     check = ('<span class="verified">✓ quote matches the stored article</span>' if card.verified
              else '<span class="unsupported">quote does not match the stored article</span>')
     return (f'<div class="card" id="source-{card.n}"><div><b>[{card.n}] {html.escape(c.title)}</b>'
-            f"</div><div class=\"meta\">{html.escape(meta)}</div>{copies}"
+            f"</div><div class=\"meta\">{html.escape(meta)}</div>{details}"
             f'<blockquote class="passage">{_highlighted(card)}</blockquote>{check}</div>')
 
 

@@ -6,9 +6,9 @@ Each line of the dataset names a Lee story, one of its sentences and who speaks 
 article's own words: the person or the named organisation ("the Pentagon said"), or nobody
 when no one is named ("a spokesman says", "witnesses said") or nothing is said. A spokesman
 for someone named speaks for them ("a spokesman for Philip Ruddock says": Ruddock), as ingest
-has it. The sentences
-were drawn at random (seeded) from every Lee sentence with a speech word or a quotation mark
-and labelled from the text alone, before comparing with what ingest records.
+has it. The sentences were drawn at random (seeded) from every Lee sentence with a speech
+word or a quotation mark and labelled from the text alone, before comparing with what ingest
+records.
 ``speakers/dev.jsonl`` (92 sentences) was then used to improve the rules; ``speakers/holdout.jsonl``
 (56 sentences, a second draw) was not: it measures how well they carry over.
 
@@ -43,18 +43,17 @@ def _fits(recorded: str, labelled: str) -> bool:
 
 def measure(dataset: Path = DATASET) -> dict:
     folder = corpus_files("lee", CACHE)
-    articles: dict[str, object] = {}
+    analysed: dict[str, tuple] = {}  # article file → (its text, its sentences with speakers)
     rows = []
     for n, line in enumerate(dataset.read_text(encoding="utf-8").splitlines(), 1):
         item = json.loads(line)
-        if item["article"] not in articles:
+        if item["article"] not in analysed:
             loaded, errors = load_file(folder / item["article"])
             if errors or len(loaded) != 1:
                 raise SystemExit(f"{dataset}:{n}: cannot load {item['article']}: {errors}")
-            articles[item["article"]] = loaded[0]
-        article = articles[item["article"]]
-        found = [s for s in analyse(article.text)
-                 if " ".join(article.text[s.start:s.end].split()) == item["sentence"]]
+            analysed[item["article"]] = (loaded[0].text, analyse(loaded[0].text))
+        text, sentences = analysed[item["article"]]
+        found = [s for s in sentences if " ".join(text[s.start:s.end].split()) == item["sentence"]]
         if not found:
             raise SystemExit(f"{dataset}:{n}: sentence not found in {item['article']}: "
                              f"{item['sentence'][:60]!r}")
