@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict
@@ -437,6 +438,35 @@ def compose(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:
     parts: list[str] = []
     for candidate in chosen:
         n = numbers.setdefault(candidate.hit.passage.id, len(numbers) + 1)
-        citations.append(make_citation(n, candidate.hit.article, candidate.span))
-        parts.append(f"{candidate.text} [{n}]")
+        article = candidate.hit.article
+        span = attributed(article, candidate.span)
+        citations.append(make_citation(n, article, span))
+        parts.append(f"{article.text[span.start:span.end]} [{n}]")
     return " ".join(parts), citations
+
+
+def attributed(article: Article, span: Span, reach: int = 2) -> Span:
+    """The sentence, from the one that names its speaker when it says only "he said" (or
+    continues a quotation without saying who speaks): up to ``reach`` sentences back within its
+    paragraph, so the reader can check who said it. Any other sentence is its own span."""
+    names = next((s.speakers for s in article.sentences if s.start == span.start), ())
+    if not names:
+        return span
+    spans = sentence_spans(article.text)
+    texts = [article.text[s.start:s.end] for s in spans]
+    index = next((i for i, s in enumerate(spans) if s.start == span.start), None)
+    if index is None:
+        return span
+
+    def names_speaker(i: int) -> bool:
+        return any(re.search(rf"\b{re.escape(n.split()[-1])}\b", texts[i]) for n in names)
+
+    start = index
+    while not names_speaker(start):
+        previous = start - 1
+        if (previous < 0 or index - previous > reach
+                or "\n" in article.text[spans[previous].end:spans[start].start]  # new paragraph
+                or not leans_on_previous(texts[start], texts[previous])):
+            return span
+        start = previous
+    return Span(spans[start].start, span.end)

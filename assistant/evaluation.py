@@ -458,6 +458,7 @@ def score(item: Item, run: Run, gold: list[GoldSpan],
     row["citations"] = len(run.citations)
     row["citations_precise"] = precise
     row["citations_verified"] = sum(bool(c["verified"]) for c in run.citations)
+    row["quote_chars"] = sum(len(c["quote"]) for c in run.citations)
     return row
 
 
@@ -484,6 +485,9 @@ def aggregate(rows: list[dict]) -> dict:
     metrics["citation_precision"] = round(sum(r["citations_precise"] for r in rows) / cited, 4) \
         if cited else None
     metrics["quote_exactness"] = round(sum(r["citations_verified"] for r in rows) / cited, 4) \
+        if cited else None
+    # how long the cited quotes are: a longer quote covers gold evidence more easily
+    metrics["quote_chars"] = round(sum(r.get("quote_chars", 0) for r in rows) / cited, 1) \
         if cited else None
     metrics["refusal_accuracy"] = _mean([r["refusal_correct"] for r in rows])
     metrics["duplicates@5"] = _mean([r.get("duplicates@5") for r in rows])
@@ -600,7 +604,7 @@ def markdown(report: Report) -> str:
     overall = {n: report.systems[n]["overall"] for n in names}
     keys = ["questions"] + [f"{lvl}_hit@{k}" for lvl in ("article", "passage") for k in K_VALUES]
     keys += ["article_mrr", "passage_mrr", "citation_precision", "quote_exactness",
-             "answer_match", "answer_f1", "refusal_accuracy", "answered_when_answerable",
+             "quote_chars", "answer_match", "answer_f1", "refusal_accuracy", "answered_when_answerable",
              "refused_when_unanswerable", "duplicates@5", "generated", "unsupported_sentences"]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(_fmt(overall[n].get(key)) for n in names) + " |")
@@ -676,7 +680,8 @@ def compare(a: dict, b: dict) -> list[tuple[str, str, float | None, float | None
             continue
         for key in ["questions", *[f"passage_hit@{k}" for k in K_VALUES],
                     *[f"article_hit@{k}" for k in K_VALUES], "passage_mrr", "citation_precision",
-                    "quote_exactness", "answer_match", "answer_f1", "refusal_accuracy"]:
+                    "quote_exactness", "quote_chars", "answer_match", "answer_f1",
+                    "refusal_accuracy"]:
             va = a["systems"][system]["overall"].get(key)
             vb = b["systems"][system]["overall"].get(key)
             delta = round(vb - va, 4) if va is not None and vb is not None else None

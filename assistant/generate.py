@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from .answering import REFUSAL, Citation, SentenceCheck, _Candidate, make_citation
+from .answering import REFUSAL, Citation, SentenceCheck, _Candidate, attributed, make_citation
 from .chunking import Span, sentence_spans
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
@@ -45,8 +45,9 @@ class Source:
 
 
 def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
-    """The ``limit`` best sentences, each with the sentence before it when it opens with a
-    pronoun ("He said ..."): a small prompt, since every token costs time on a CPU."""
+    """The ``limit`` best sentences, each from the one that names its speaker (as quoted
+    answers are), or with the sentence before it when it opens with a pronoun ("He was ..."):
+    a small prompt, since every token costs time on a CPU."""
     sources: list[Source] = []
     for cand in candidates:
         if len(sources) == limit:
@@ -54,7 +55,11 @@ def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
         hit = cand.hit
         inside = sentence_spans(hit.article.text, hit.passage.start, hit.passage.end)
         i = next(i for i, s in enumerate(inside) if s.start == cand.span.start)
-        spans = (inside[i - 1], inside[i]) if i and starts_with_pronoun(cand.text) else (inside[i],)
+        first = attributed(hit.article, cand.span).start
+        j = next(j for j, s in enumerate(inside) if s.start >= first)  # within the passage
+        if j == i and i and starts_with_pronoun(cand.text):
+            j = i - 1
+        spans = tuple(inside[j:i + 1])
         if any(set(spans) & set(src.sentences) for src in sources if src.hit.article.id
                == hit.article.id):
             continue

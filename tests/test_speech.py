@@ -259,3 +259,24 @@ def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
     assert named.citations[0].speakers == ["Bill Evans"]  # the person, not "Westpac Bill Evans"
     # a speaker the question names is not its answer: Jane Roe's words do not answer this
     assert assistant.ask("Who said Jane Roe is sorry the buses are running late?").refused
+
+
+def test_a_quote_said_by_he_is_cited_from_the_sentence_that_names_him(tmp_path):
+    article = tmp_path / "cameron.txt"
+    article.write_text(
+        "Unions warn of Christmas disruption\n\n"
+        "Talks over the wage freeze broke down on Friday. Doug Cameron from the metal workers "
+        "union says the airline is being greedy. \"Any disruption to Christmas flights is "
+        "clearly on the head of the airline,\" he said.\n\n"
+        "\"We will not be bullied by anyone,\" he said.\n", encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
+    assert assistant.ingest([article]).ok
+    answer = assistant.ask("What did Doug Cameron say about disruption to Christmas flights?")
+    quote = answer.citations[0].quote
+    # the reader sees who "he" is, in the article's own words, and the quote still verifies
+    assert quote.startswith("Doug Cameron from the metal workers union says")
+    assert quote.endswith("on the head of the airline,\" he said.")
+    assert not answer.answer.startswith("Said by")
+    bullied = assistant.ask("What did Doug Cameron say about being bullied?")
+    # a new paragraph is a new statement: it is quoted alone, its speaker named before it
+    assert bullied.citations[0].quote == "\"We will not be bullied by anyone,\" he said."
