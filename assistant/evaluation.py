@@ -30,7 +30,8 @@ from .core import Assistant
 from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings
 
-TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up", "duplicate")
+TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up", "duplicate",
+        "degree")
 K_VALUES = (1, 5, 10)
 HEADLINE = ("article_hit@1", "passage_hit@1", "passage_hit@5", "passage_mrr",
             "citation_precision", "quote_exactness", "answer_match", "refusal_accuracy")

@@ -143,12 +143,13 @@ class Question:
     names: frozenset[str]  # stemmed proper nouns: every one must be covered
     asks_speech: bool  # "what did X say/warn/tell ..."
     asks_warning: bool  # "what did X warn (about)?"
-    wants: str | None  # "number", "time", "duration", "person", "place", "name" or None
+    wants: str | None  # "number", "time", "duration", "person", "place", "name", "degree" or None
     counted: str | None  # for "how many X": the stem of X
     speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
     focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
     money: bool = False  # "what salary", "how much compensation": an amount of money
     unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
+    scale: str | None = None  # "how open are the lines": the adjective a degree answers ("open")
 
 
 def analyse(question: str) -> Question:
@@ -195,6 +196,10 @@ def analyse(question: str) -> Question:
         wants = "place"
     elif _opening_word(lowered) == "which":
         wants = "name"  # "which yacht", "aboard which ship": usually a name, not always
+    scale = None
+    if wants is None and (m := re.search(r"\b[Hh]ow ([a-z]+)\b", question)) \
+            and m.group(1) not in STOPWORDS | _NOT_SCALES:
+        wants, scale = "degree", stem(m.group(1))  # "How open ...?": "almost fully open"
     warning = any(w.startswith("warn") for w in lowered)
     focus = None
     # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is
@@ -210,7 +215,18 @@ def analyse(question: str) -> Question:
         if wants in ("time", "number") else None
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
                     counted, _asked_speaker(question) if speech else frozenset(), focus, money,
-                    unit)
+                    unit, scale)
+
+
+# "How did ...", "how come": not a degree of anything
+_NOT_SCALES = frozenset("come often soon".split())
+# words that grade an adjective: "almost fully open", "highly unlikely"
+_DEGREE = frozenset("""
+very fully almost nearly completely totally entirely partly partially largely mostly extremely
+quite rather somewhat highly deeply increasingly fairly relatively too so less more not never
+barely hardly widely absolutely really seriously particularly especially remarkably incredibly
+pretty reasonably moderately slightly critically dangerously wide half
+""".split())
 
 
 # The form a "when" or "how much" question asks for, and how an answer of that form looks.
@@ -427,6 +443,8 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
         return any(_names_the_focus(question, sentence, m) for m in names)
     if question.wants == "place":
         return _new_capitalised(question, sentence)
+    if question.wants == "degree":  # "how confident": a sentence that never says "confident"
+        return bool(_graded(question, sentence))  # does not say how confident
     return True
 
 
@@ -486,7 +504,25 @@ def answer_evidence(question: Question, sentence: str) -> float:
     return _typed_evidence(question, sentence, new)
 
 
+def _graded(question: Question, sentence: str) -> float:
+    """"How open ...?": 1 where the sentence grades the adjective ("almost fully open") or says
+    its opposite ("unlikely" for "how likely"), 0.5 where it only uses it, else 0."""
+    words = [t.lower() for t in tokens(sentence)]
+    found = 0.0
+    for i, word in enumerate(words):
+        if stem(word) == question.scale:
+            if _DEGREE & set(words[max(0, i - 2):i]):
+                return 1.0
+            found = 0.5
+        elif any(word.startswith(p) and stem(word[len(p):]) == question.scale
+                 for p in ("un", "in", "im", "il", "ir", "non")):
+            return 1.0
+    return found
+
+
 def _typed_evidence(question: Question, sentence: str, new) -> float:
+    if question.wants == "degree":
+        return 1.0 if _graded(question, sentence) == 1.0 else 0.0
     if question.wants == "time":
         if any(new(m) for m in _EXPLICIT_TIME.finditer(sentence)):
             return 1.0

@@ -136,3 +136,18 @@ def test_the_name_of_something_is_a_name_beside_it():
                                    "two Chinese firms, Beijing protested.", set())
     assert satisfies(question, "The two firms, Xinjiang Lianchuang and Zhejiang Tools, deny it.",
                      set())
+
+
+def test_how_open_is_answered_by_a_degree_of_open():
+    question = analyse("How open are the talks with the union, according to the mayor?")
+    assert (question.wants, question.scale) == ("degree", "open")
+    assert analyse("How did the union respond?").wants is None  # "how did" grades nothing
+    graded = "The mayor says the talks are almost fully open."
+    assert answer_evidence(question, graded) == 1.0
+    assert answer_evidence(question, "The mayor wants to keep the talks open.") == 0.0
+    likely = analyse("How likely is a fare rise this year?")
+    assert answer_evidence(likely, "A fare rise this year is highly unlikely, he said.") == 1.0
+    # "how confident": a sentence that never says how confident does not answer it
+    confident = analyse("How confident is the coach of winning the cup?")
+    assert not satisfies(confident, "The coach says he is very close to signing a deal.", set())
+    assert satisfies(confident, "The coach says he is quietly confident.", set())
