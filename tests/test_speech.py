@@ -225,17 +225,23 @@ def test_speakers_of_hand_labelled_lee_sentences(dataset, floor):
     assert result["accuracy"] >= floor and result["precision"] >= floor, result["misses"]
 
 
+def _one_article(tmp_path, name: str, text: str) -> Assistant:
+    """An assistant over one article written from ``text``."""
+    article = tmp_path / name
+    article.write_text(text, encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
+    assert assistant.ingest([article]).ok
+    return assistant
+
+
 def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_path):
-    article = tmp_path / "roe.txt"
-    article.write_text(
+    assistant = _one_article(
+        tmp_path, "roe.txt",
         "Mayor promises a frozen ferry fare\n\n"
         "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
         "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
         "The council meets on Tuesday to set the budget for the harbour services.\n\n"
-        "\"The ferry fare stays at four dollars,\" Ms Roe said.\n",
-        encoding="utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
-    assert assistant.ingest([article]).ok
+        "\"The ferry fare stays at four dollars,\" Ms Roe said.\n")
     answer = assistant.ask("What did Jane Roe say about the ferry fare?")
     assert not answer.refused
     # her quote after the fare sentence is about buses: it follows the subject, it is not on it
@@ -243,14 +249,12 @@ def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_p
 
 
 def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
-    article = tmp_path / "roe.txt"
-    article.write_text(
+    assistant = _one_article(
+        tmp_path, "roe.txt",
         "Mayor promises a frozen ferry fare\n\n"
         "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
         "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
-        "Westpac's Bill Evans says the council can afford it.\n", encoding="utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
-    assert assistant.ingest([article]).ok
+        "Westpac's Bill Evans says the council can afford it.\n")
     answer = assistant.ask("Who said the buses are running late?")
     assert not answer.refused and "buses" in answer.citations[0].quote
     assert answer.answer.startswith("Said by Jane Roe: ")  # the quote itself says only "she"
@@ -262,15 +266,13 @@ def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
 
 
 def test_a_quote_said_by_he_is_cited_from_the_sentence_that_names_him(tmp_path):
-    article = tmp_path / "cameron.txt"
-    article.write_text(
+    assistant = _one_article(
+        tmp_path, "cameron.txt",
         "Unions warn of Christmas disruption\n\n"
         "Talks over the wage freeze broke down on Friday. Doug Cameron from the metal workers "
         "union says the airline is being greedy. \"Any disruption to Christmas flights is "
         "clearly on the head of the airline,\" he said.\n\n"
-        "\"We will not be bullied by anyone,\" he said.\n", encoding="utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
-    assert assistant.ingest([article]).ok
+        "\"We will not be bullied by anyone,\" he said.\n")
     answer = assistant.ask("What did Doug Cameron say about disruption to Christmas flights?")
     quote = answer.citations[0].quote
     # the reader sees who "he" is, in the article's own words, and the quote still verifies
