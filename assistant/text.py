@@ -197,9 +197,12 @@ def analyse(question: str) -> Question:
     elif _opening_word(lowered) == "which":
         wants = "name"  # "which yacht", "aboard which ship": usually a name, not always
     scale = None
-    if wants is None and (m := re.search(r"\b[Hh]ow ([a-z]+)\b", question)) \
+    # "How open are ...?", "How close does he say ...": an adjective, then the verb
+    if wants is None and (m := re.search(
+            r"\b[Hh]ow ([a-z]+) (?:is|are|was|were|am|be|been|do|does|did|has|have|had|will|"
+            r"would|can|could|should|shall|may|might|must)\b", question)) \
             and m.group(1) not in STOPWORDS | _NOT_SCALES:
-        wants, scale = "degree", stem(m.group(1))  # "How open ...?": "almost fully open"
+        wants, scale = "degree", stem(m.group(1))  # answered by "almost fully open"
     warning = any(w.startswith("warn") for w in lowered)
     focus = None
     # "the name of the nurse": a sentence that names her mentions the nurse. ("Which city" is

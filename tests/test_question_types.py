@@ -142,6 +142,8 @@ def test_how_open_is_answered_by_a_degree_of_open():
     question = analyse("How open are the talks with the union, according to the mayor?")
     assert (question.wants, question.scale) == ("degree", "open")
     assert analyse("How did the union respond?").wants is None  # "how did" grades nothing
+    assert analyse("How might fares change?").wants is None  # a verb, not an adjective
+    assert analyse("Tell me how people voted.").wants is None
     graded = "The mayor says the talks are almost fully open."
     assert answer_evidence(question, graded) == 1.0
     assert answer_evidence(question, "The mayor wants to keep the talks open.") == 0.0
