@@ -221,7 +221,7 @@ def analyse(question: str) -> Question:
                     unit, scale)
 
 
-# "How did ...", "how come": not a degree of anything
+# "How often do ...", "How soon will ...": a frequency or a time, not a degree
 _NOT_SCALES = frozenset("come often soon".split())
 # words that grade an adjective: "almost fully open", "highly unlikely"
 _DEGREE = frozenset("""
