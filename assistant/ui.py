@@ -95,16 +95,21 @@ class Conversation:
         self.latest, self.retrieved = [], len(answer.passages)
         for c in answer.citations:
             card = self.cards.get(c.n)
+            article = assistant.store.article(c.article_id)
             if card is None:
                 passage = next((p for p in answer.passages if p.article_id == c.article_id
-                                and p.start <= c.start and c.end <= p.end), None)
-                text, start = (passage.text, passage.start) if passage else (c.quote, c.start)
+                                and p.start < c.end and c.start < p.end), None)
+                if passage:  # a quote may start before its passage, at the speaker's name
+                    start = min(passage.start, c.start)
+                    text = article.text[start:max(passage.end, c.end)]
+                else:
+                    text, start = c.quote, c.start
                 card = self.cards[c.n] = Card(c.n, c, text, start)
             if c.n not in self.latest:
                 card.spans, card.speakers = set(), []  # highlight what this answer quotes
             card.spans.add((c.start, c.end))
             card.speakers += [name for name in c.speakers if name not in card.speakers]
-            card.verified = card.verified and verify_citation(c, assistant.store.article(c.article_id))
+            card.verified = card.verified and verify_citation(c, article)
             if c.n not in self.latest:
                 self.latest.append(c.n)
 

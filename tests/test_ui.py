@@ -359,3 +359,34 @@ def test_ingest_errors_name_the_file_and_the_place_in_it():
     shown = report_markdown(report)
     assert "**feed.jsonl:3**: malformed JSON (column 5)" in shown
     assert "**empty.txt**: empty file" in shown
+
+
+def test_a_quote_that_starts_before_its_passage_is_shown_whole(tmp_path):
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.ui import Conversation, _card_html
+
+    article = tmp_path / "cameron.txt"
+    article.write_text(
+        "Unions warn of Christmas disruption\n\n"
+        "Talks over the wage freeze broke down on Friday after two days of hearings before the "
+        "commission. Doug Cameron from the metal workers union says the airline is being greedy "
+        "and must lift its offer to the maintenance staff. \"Any disruption to Christmas flights "
+        "is clearly on the head of the airline,\" he said. The commission will meet again next "
+        "week to hear both sides.\n", encoding="utf-8")
+    # passages of a few dozen tokens: the quote opens a passage, the sentence naming him ends one
+    assistant = Assistant(Settings(index_dir=tmp_path / "index", passage_tokens=40))
+    assert assistant.ingest([article]).ok
+    conversation = Conversation(assistant.chat())
+    answer = conversation.session.ask(
+        "What did Doug Cameron say about disruption to Christmas flights?")
+    quote = answer.citations[0]
+    passage = next(p for p in answer.passages if p.start <= quote.end - 1 < p.end)
+    assert quote.quote.startswith("Doug Cameron") and quote.start < passage.start  # the case
+    conversation.add(answer, assistant)
+    card = _card_html(conversation.cards[quote.n])
+    # the card shows the passage around the whole quote, the quote highlighted
+    assert "</mark> The commission will meet again" in card
+    assert "<mark>Doug Cameron from the metal workers union says" in card
+    assert "on the head of the airline,&quot; he said.</mark>" in card
+    assert "✓ quote matches the stored article" in card
