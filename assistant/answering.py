@@ -206,19 +206,19 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
 
     articles = {h.article.id: h.article for h in hits}  # several hits may share an article
     sentence_cache = {a.id: sentence_spans(a.text) for a in articles.values()}
-    rows: list[tuple[Hit, Span, str, str]] = []
+    rows: list[tuple[Hit, Span, int, str, str]] = []  # ..., the sentence's index in its article
     for hit in hits:
         article = hit.article
         spans = sentence_cache[article.id]
         for i, span in enumerate(spans):
             if hit.passage.start <= span.start and span.end <= hit.passage.end:
                 text = article.text[span.start:span.end]
-                rows.append((hit, span, text, _sentence_context(article, spans, i)))
+                rows.append((hit, span, i, text, _sentence_context(article, spans, i)))
     if not rows:
         return []
     # A sentence that opens with a pronoun or a quotation is embedded with the one before it,
     # which names who "he" is.
-    vectors = embedder.embed([context for _, _, _, context in rows])
+    vectors = embedder.embed([context for *_, context in rows])
     similarities = vectors @ embedder.embed_one(question.text)
 
     article_terms = {a.id: terms(f"{a.title}\n{a.text}") for a in articles.values()}
@@ -231,7 +231,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
     rarity = {a: _weighted_coverage(question, s) for a, s in sentence_terms.items()}
     anchors = {a: _anchors(question, s) for a, s in sentence_terms.items()}
     candidates = []
-    for (hit, span, text, context), similarity in zip(rows, similarities, strict=True):
+    for (hit, span, index, text, context), similarity in zip(rows, similarities, strict=True):
         context_terms = terms(context)
         passage_terms = terms(f"{hit.article.title}\n{hit.passage.text}") | context_terms
         if missing := _missing_names(question, article_terms[hit.article.id]):
@@ -286,7 +286,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
             # ... and what it is about in its own words: a quotation continued inherits its
             # speaker from the sentence before, not its subject
-            "own": 0.3 * rarity[hit.article.id](terms(text)) if question.asks_speech else 0.0,
+            "own": 0.3 * rarity[hit.article.id](sentence_terms[hit.article.id][index])
+            if question.asks_speech else 0.0,
         }
         score = sum(parts.values())
         candidates.append(_Candidate(hit, span, text, score, evidence))
