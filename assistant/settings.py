@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_threads: int = Field(default=2, ge=1, le=64)
     llm_ctx: int = Field(default=4096, ge=512)
-    llm_passages: int = Field(default=3, ge=1, le=10,
+    llm_passages: int = Field(default=2, ge=1, le=10,
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
     unsupported: Literal["mark", "remove"] = Field(
         default="mark", description="What to do with generated sentences the articles don't support.")
