@@ -427,9 +427,13 @@ def speaker_note(question: Question, citations: list[Citation]) -> str | None:
     before the quote ("Said by Geoff Derrick: ..."); None when the quote names them itself."""
     if not asks_who_spoke(question) or not citations:
         return None
-    names = [n for n in citations[0].speakers
-             if n.split()[-1].lower() not in citations[0].quote.lower()]
+    names = [n for n in citations[0].speakers if not _names(n, citations[0].quote)]
     return f"Said by {' and '.join(names)}:" if names else None
+
+
+def _names(speaker: str, text: str) -> bool:
+    """Whether ``text`` names the speaker: their surname as a word ("Mr Cameron", "Cameron")."""
+    return bool(re.search(rf"\b{re.escape(speaker.split()[-1])}\b", text))
 
 
 def compose(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:
@@ -450,24 +454,22 @@ def attributed(article: Article, span: Span, reach: int = 2) -> Span:
     """The sentence, from the one that names its speaker when it says only "he said" (or
     continues a quotation without saying who speaks): up to ``reach`` sentences back within its
     paragraph, so the reader can check who said it. Any other sentence is its own span."""
-    names = next((s.speakers for s in article.sentences if s.start == span.start), ())
-    if not names:
+    sentences = article.sentences  # one per sentence span, with the speakers ingest found
+    index = next((i for i, s in enumerate(sentences) if s.start == span.start), None)
+    if index is None or not sentences[index].speakers:
         return span
-    spans = sentence_spans(article.text)
-    texts = [article.text[s.start:s.end] for s in spans]
-    index = next((i for i, s in enumerate(spans) if s.start == span.start), None)
-    if index is None:
-        return span
+    names = sentences[index].speakers
+    text = article.text
 
-    def names_speaker(i: int) -> bool:
-        return any(re.search(rf"\b{re.escape(n.split()[-1])}\b", texts[i]) for n in names)
+    def words(i: int) -> str:
+        return text[sentences[i].start:sentences[i].end]
 
     start = index
-    while not names_speaker(start):
+    while not any(_names(n, words(start)) for n in names):
         previous = start - 1
         if (previous < 0 or index - previous > reach
-                or "\n" in article.text[spans[previous].end:spans[start].start]  # new paragraph
-                or not leans_on_previous(texts[start], texts[previous])):
+                or "\n" in text[sentences[previous].end:sentences[start].start]  # new paragraph
+                or not leans_on_previous(words(start), words(previous))):
             return span
         start = previous
-    return Span(spans[start].start, span.end)
+    return Span(sentences[start].start, span.end)
