@@ -150,6 +150,7 @@ class Question:
     money: bool = False  # "what salary", "how much compensation": an amount of money
     unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
     scale: str | None = None  # "how open are the lines": the adjective a degree answers ("open")
+    subject: frozenset[str] = frozenset()  # "where was the epicentre of ...": {"epicentr"}
 
 
 def analyse(question: str) -> Question:
@@ -216,9 +217,35 @@ def analyse(question: str) -> Question:
         r"\bhow much\b.*\b(?:salary|price|cost|fee|fined?|compensation|paid|pay|worth|money)\b", q))
     unit = next((u for u, asks in _ASKED_UNIT.items() if asks.search(q)), None) \
         if wants in ("time", "number") else None
+    subject = frozenset() if speech or wants not in ("time", "place", "name", "person") \
+        else _asked_subject(question) & key - names
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
                     counted, _asked_speaker(question) if speech else frozenset(), focus, money,
-                    unit, scale)
+                    unit, scale, subject)
+
+
+# "Where was the epicentre of ...", "From which city will the initial flights ... depart":
+# the wh-word, up to three words of its phrase, then the verb the subject follows
+_FRONTED_WH = re.compile(r"^\s*(?:[a-z]+\s+)?(?:what|which|where|when|who|whom)\b(?:\s+[\w'-]+){0,3}?"
+                         r"\s+(?:is|are|was|were|did|do|does|will|would|has|have|had|can|could)\s+",
+                         re.IGNORECASE)
+# "... was at its lowest level since when?": the words before a wh-word that ends the question
+_TRAILING_WH = re.compile(r"((?:[\w'-]+\s+){1,3})(?:since |in |on |at |from |until |by )?"
+                          r"(?:when|where|what \w+|which \w+)\s*\?*\s*$", re.IGNORECASE)
+
+
+def _asked_subject(question: str) -> frozenset[str]:
+    """What the asked-for thing is said of: the head word of what follows a fronted wh-word and
+    its verb ("Where was the epicentre of the earthquake ..." → epicentre; "When did Sarah
+    Payne disappear" → disappear), or the words before a wh-word that ends the question
+    ("lowest level since when"). A question names its story with
+    words from the article's lead; the sentence that answers it speaks of this subject."""
+    if m := _FRONTED_WH.match(question):
+        head = _head_noun(tokens(question[m.end():]))
+        return frozenset({stem(head)}) if head and head.islower() else frozenset()
+    if m := _TRAILING_WH.search(question):
+        return frozenset(stem(w) for w in tokens(m.group(1)) if w.lower() not in STOPWORDS)
+    return frozenset()
 
 
 # "How often do ...", "How soon will ...": a frequency or a time, not a degree

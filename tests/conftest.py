@@ -45,6 +45,18 @@ def corpus(tmp_path) -> Path:
     return folder
 
 
+@pytest.fixture
+def one_article(tmp_path):
+    """A factory: an assistant over one article written from ``text`` as ``name``."""
+    def make(name: str, text: str) -> Assistant:
+        article = tmp_path / name
+        article.write_text(text, encoding="utf-8")
+        assistant = Assistant(Settings(index_dir=tmp_path / "index"))
+        assert assistant.ingest([article]).ok
+        return assistant
+    return make
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -153,3 +153,24 @@ def test_how_open_is_answered_by_a_degree_of_open():
     confident = analyse("How confident is the coach of winning the cup?")
     assert not satisfies(confident, "The coach says he is very close to signing a deal.", set())
     assert satisfies(confident, "The coach says he is quietly confident.", set())
+
+
+def test_the_asked_subject_is_what_the_answer_is_said_of():
+    assert analyse("Where was the epicentre of the quake near the town?").subject == {"epicentr"}
+    assert analyse("From which city will the first flights of the new airline leave?").subject \
+        == {"flight"}
+    assert analyse("The rate was at its lowest level since when?").subject == {"lowest", "level"}
+    assert not analyse("What did the mayor say about the levy?").subject  # a statement is asked
+
+
+def test_the_sentence_on_the_asked_subject_beats_the_lead_that_restates_the_question(one_article):
+    assistant = one_article(
+        "quake.txt",
+        "Quake shakes wheatbelt towns\n\n"
+        "An earthquake measuring 4.1 on the Richter scale has shaken parts of the wheatbelt "
+        "overnight.\n\n"
+        "The geology office says the epicentre was in Burakin, north-east of Perth.\n\n"
+        "No damage has been reported.\n")
+    answer = assistant.ask("Where was the epicentre of the 4.1 magnitude earthquake in the "
+                           "wheatbelt?")
+    assert not answer.refused and "Burakin" in answer.citations[0].quote

@@ -225,18 +225,9 @@ def test_speakers_of_hand_labelled_lee_sentences(dataset, floor):
     assert result["accuracy"] >= floor and result["precision"] >= floor, result["misses"]
 
 
-def _one_article(tmp_path, name: str, text: str) -> Assistant:
-    """An assistant over one article written from ``text``."""
-    article = tmp_path / name
-    article.write_text(text, encoding="utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path / "index"))
-    assert assistant.ingest([article]).ok
-    return assistant
-
-
-def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_path):
-    assistant = _one_article(
-        tmp_path, "roe.txt",
+def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(one_article):
+    assistant = one_article(
+        "roe.txt",
         "Mayor promises a frozen ferry fare\n\n"
         "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
         "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
@@ -248,9 +239,9 @@ def test_a_statement_about_the_subject_beats_a_quote_that_only_follows_one(tmp_p
     assert "buses" not in answer.answer and "four dollars" in answer.answer
 
 
-def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
-    assistant = _one_article(
-        tmp_path, "roe.txt",
+def test_who_said_it_names_the_speaker_that_ingest_found(one_article):
+    assistant = one_article(
+        "roe.txt",
         "Mayor promises a frozen ferry fare\n\n"
         "Harbour mayor Jane Roe says the ferry fare will not rise before the election.\n\n"
         "\"Our buses are running late and I am sorry for that,\" she said.\n\n"
@@ -265,9 +256,9 @@ def test_who_said_it_names_the_speaker_that_ingest_found(tmp_path):
     assert assistant.ask("Who said Jane Roe is sorry the buses are running late?").refused
 
 
-def test_a_quote_said_by_he_is_cited_from_the_sentence_that_names_him(tmp_path):
-    assistant = _one_article(
-        tmp_path, "cameron.txt",
+def test_a_quote_said_by_he_is_cited_from_the_sentence_that_names_him(one_article):
+    assistant = one_article(
+        "cameron.txt",
         "Unions warn of Christmas disruption\n\n"
         "Talks over the wage freeze broke down on Friday. Doug Cameron from the metal workers "
         "union says the airline is being greedy. \"Any disruption to Christmas flights is "
