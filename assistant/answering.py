@@ -18,6 +18,7 @@ from .text import (
     asks_who_spoke,
     coverage,
     document_speaks,
+    fills_slot,
     has_speech,
     is_direct,
     is_person,
@@ -40,6 +41,7 @@ SPEAKER_BONUS = 0.2  # "what did X say": X's own words first
 DIRECT_BONUS = 0.6  # ... and quoted words before a reporter's paraphrase
 TYPE_WEIGHT = 0.35  # a new answer of the asked type: the date for "when", the name for "who"
 SUBJECT_WEIGHT = 0.8  # the sentence speaks of what the asked-for thing is said of ("the epicentre")
+SLOT_WEIGHT = 0.6  # "aboard which ship": "aboard" then a new name ("aboard the USS Peleliu")
 ANCHOR_WEIGHT = 0.15  # per question word (up to two) that no other sentence of the article has
 
 
@@ -285,6 +287,7 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             "direct": DIRECT_BONUS if asked_speaks and is_direct(text) else 0.0,
             "type": TYPE_WEIGHT * evidence,
             "subj": SUBJECT_WEIGHT if question.subject & context_terms else 0.0,
+            "slot": SLOT_WEIGHT if fills_slot(question, text) else 0.0,
             "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
             # ... and what it is about in its own words: a quotation continued inherits its
             # speaker from the sentence before, not its subject

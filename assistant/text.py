@@ -151,6 +151,7 @@ class Question:
     unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
     scale: str | None = None  # "how open are the lines": the adjective a degree answers ("open")
     subject: frozenset[str] = frozenset()  # "where was the epicentre of ...": {"epicentr"}
+    slot: str | None = None  # "aboard which ship", "on what date": the answer follows "aboard"
 
 
 def analyse(question: str) -> Question:
@@ -221,7 +222,36 @@ def analyse(question: str) -> Question:
         else _asked_subject(question) & key - names
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
                     counted, _asked_speaker(question) if speech else frozenset(), focus, money,
-                    unit, scale, subject)
+                    unit, scale, subject, _asked_slot(q) if wants else None)
+
+
+_SLOT = re.compile(r"\s*(on|in|at|from|to|for|through|aboard|by|with|into|during|since|until|"
+                   r"under|inside|near)\s+(?:what|which)\b")
+
+
+def _asked_slot(lowered: str) -> str | None:
+    """The preposition a question opens with: "Aboard which US ship ...?" is answered by
+    "aboard the USS Peleliu", "From which city ...?" by "from Cairns"."""
+    return m.group(1) if (m := _SLOT.match(lowered)) else None
+
+
+def fills_slot(question: Question, sentence: str) -> bool:
+    """Whether the question's opening preposition stands in ``sentence`` before a new name,
+    number or date: "the epicentre was in Burakin" for "In which town ...?"."""
+    if not question.slot:
+        return False
+    asked = {t.lower() for t in tokens(question.text)}
+    words = tokens(sentence)
+    for i, word in enumerate(words[:-1]):
+        if word.lower() != question.slot:
+            continue
+        j = i + 1
+        while j < len(words) - 1 and words[j].lower() in ("the", "a", "an", "about", "around"):
+            j += 1
+        following = words[j]
+        if following.lower() not in asked and (following[0].isupper() or following[0].isdigit()):
+            return True
+    return False
 
 
 # "Where was the epicentre of ...", "From which city will the initial flights ... depart":

@@ -1,6 +1,13 @@
 """What a question asks for, and which sentences hold it (pure text rules, no index)."""
 
-from assistant.text import analyse, answer_evidence, leans_on_previous, satisfies, terms
+from assistant.text import (
+    analyse,
+    answer_evidence,
+    fills_slot,
+    leans_on_previous,
+    satisfies,
+    terms,
+)
 
 
 def test_asked_form_of_a_time_or_number():
@@ -174,3 +181,19 @@ def test_the_sentence_on_the_asked_subject_beats_the_lead_that_restates_the_ques
     answer = assistant.ask("Where was the epicentre of the 4.1 magnitude earthquake in the "
                            "wheatbelt?")
     assert not answer.refused and "Burakin" in answer.citations[0].quote
+
+
+def test_the_answer_follows_the_preposition_the_question_opens_with(one_article):
+    question = analyse("Aboard which ship was the fisherman held?")
+    assert question.slot == "aboard"
+    assert fills_slot(question, "He was held aboard the Ocean Star off the coast.")
+    assert not fills_slot(question, "He was held on board a ship off the coast.")
+    assistant = one_article(
+        "fisherman.txt",
+        "Fisherman detained at sea\n\n"
+        "Tom Bell, a fisherman from Eden, is being held by the navy on board a ship in the "
+        "Tasman Sea, where Australian Federal Police officers are trying to see him.\n\n"
+        "The minister, Jane Roe, says the 41-year-old is still held by the navy aboard the "
+        "Ocean Star near Norfolk Island.\n")
+    answer = assistant.ask("Aboard which navy ship was Tom Bell being held?")
+    assert not answer.refused and "Ocean Star" in answer.citations[0].quote
