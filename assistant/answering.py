@@ -42,6 +42,7 @@ DIRECT_BONUS = 0.6  # ... and quoted words before a reporter's paraphrase
 TYPE_WEIGHT = 0.35  # a new answer of the asked type: the date for "when", the name for "who"
 SUBJECT_WEIGHT = 0.8  # the sentence speaks of what the asked-for thing is said of ("the epicentre")
 SLOT_WEIGHT = 0.6  # "aboard which ship": "aboard" then a new name ("aboard the USS Peleliu")
+ABOUT_WEIGHT = 0.3  # "say about the Taliban when ...": the statement itself names the Taliban
 ANCHOR_WEIGHT = 0.15  # per question word (up to two) that no other sentence of the article has
 
 
@@ -288,6 +289,8 @@ def score_sentences(question: Question, hits: list[Hit], embedder: MiniLM, min_c
             "type": TYPE_WEIGHT * evidence,
             "subj": SUBJECT_WEIGHT if question.subject & context_terms else 0.0,
             "slot": SLOT_WEIGHT if fills_slot(question, text) else 0.0,
+            "about": ABOUT_WEIGHT * len(question.about & sentence_terms[hit.article.id][index])
+            / len(question.about) if question.about else 0.0,
             "anchor": ANCHOR_WEIGHT * min(2, len(anchors[hit.article.id] & context_terms)),
             # ... and what it is about in its own words: a quotation continued inherits its
             # speaker from the sentence before, not its subject
@@ -322,10 +325,35 @@ def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = K
             break
         if any(_near_duplicate(candidate.text, c.text) for c in chosen):
             continue
+        joined = next(((i, span) for i, c in enumerate(chosen)
+                       if (span := _one_quotation(c, candidate))), None)
+        if joined:  # "…," he said. "…": one quotation, cited whole
+            i, span = joined
+            text = candidate.hit.article.text[span.start:span.end]
+            chosen[i] = replace(chosen[i], span=span, text=text,
+                                evidence=max(chosen[i].evidence, candidate.evidence))
+            continue
         if complements and chosen and (max(c.evidence for c in chosen) or not candidate.evidence):
             continue
         chosen.append(candidate)
     return chosen
+
+
+def _one_quotation(a: _Candidate, b: _Candidate) -> Span | None:
+    """The span of both when ``a`` and ``b`` are neighbouring sentences of one quotation: same
+    article and paragraph, both direct speech by the same speakers."""
+    article = a.hit.article
+    if article.id != b.hit.article.id:
+        return None
+    first, second = sorted((a.span, b.span), key=lambda s: s.start)
+    sentences = {s.start: s for s in article.sentences}
+    one, two = sentences.get(first.start), sentences.get(second.start)
+    between = article.text[first.end:second.start]
+    if (one is None or two is None or not one.speakers or one.speakers != two.speakers
+            or between.strip() or "\n" in between or first.end > second.start
+            or not (is_direct(a.text) and is_direct(b.text))):
+        return None
+    return Span(first.start, second.end)
 
 
 def one_person(question: Question, pool: list[_Candidate]) -> tuple[list[_Candidate], str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -152,6 +153,7 @@ class Question:
     scale: str | None = None  # "how open are the lines": the adjective a degree answers ("open")
     subject: frozenset[str] = frozenset()  # "where was the epicentre of ...": {"epicentr"}
     slot: str | None = None  # "aboard which ship", "on what date": the answer follows "aboard"
+    about: frozenset[str] = frozenset()  # "say about the Taliban when ...": {"taliban"}
 
 
 def analyse(question: str) -> Question:
@@ -222,7 +224,21 @@ def analyse(question: str) -> Question:
         else _asked_subject(question) & key - names
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
                     counted, _asked_speaker(question) if speech else frozenset(), focus, money,
-                    unit, scale, subject, _asked_slot(q) if wants else None)
+                    unit, scale, subject, _asked_slot(q) if wants else None,
+                    _said_about(question) & key if speech else frozenset())
+
+
+# "say about the Taliban when the Government suspended ...": what follows "about", up to the
+# clause that only dates or places the story
+_ABOUT = re.compile(r"\babout\s+(.+?)(?=\s+(?:when|after|before|while|during|since|as|at|in|on)\b|"
+                    r"[,?]|$)", re.IGNORECASE)
+
+
+def _said_about(question: str) -> frozenset[str]:
+    """The terms of what a statement is asked about ("What did Downer say about the Taliban when
+    the Government suspended ...?" → taliban): the statement's own words hold them."""
+    return frozenset(stem(w) for w in tokens(m.group(1)) if w.lower() not in STOPWORDS) \
+        if (m := _ABOUT.search(question)) else frozenset()
 
 
 _SLOT = re.compile(r"\s*(on|in|at|from|to|for|through|aboard|by|with|into|during|since|until|"
@@ -271,8 +287,12 @@ def _asked_subject(question: str) -> frozenset[str]:
     ("lowest level since when"). A question names its story with
     words from the article's lead; the sentence that answers it speaks of this subject."""
     if m := _FRONTED_WH.match(question):
-        head = _head_noun(tokens(question[m.end():]))
-        return frozenset({stem(head)}) if head and head.islower() else frozenset()
+        words = tokens(question[m.end():])
+        head = _head_noun(words)  # lowercased
+        if head and head not in words:  # a name: "did Indonesia invade East Timor" → invade
+            phrase = list(itertools.takewhile(lambda w: w.lower() not in STOPWORDS, words))
+            head = next((w for w in reversed(phrase) if w.islower()), None)
+        return frozenset({stem(head)}) if head else frozenset()
     if m := _TRAILING_WH.search(question):
         return frozenset(stem(w) for w in tokens(m.group(1)) if w.lower() not in STOPWORDS)
     return frozenset()

@@ -1,5 +1,7 @@
 """What a question asks for, and which sentences hold it (pure text rules, no index)."""
 
+from types import SimpleNamespace
+
 from assistant.text import (
     analyse,
     answer_evidence,
@@ -107,8 +109,9 @@ def test_a_second_quote_only_names_what_the_first_left_unnamed():
 
     question = analyse("Which trawler was towed into port?")
 
-    def candidate(text, score):
-        return _Candidate(None, None, text, score, answer_evidence(question, text))
+    def candidate(text, score):  # each from its own article: not one quotation
+        hit = SimpleNamespace(article=SimpleNamespace(id=text))
+        return _Candidate(hit, None, text, score, answer_evidence(question, text))
 
     towed = candidate("A trawler was towed into port.", 1.0)
     named = candidate("The trawler Bumblebee was towed in by the coastguard.", 0.95)
@@ -167,6 +170,8 @@ def test_the_asked_subject_is_what_the_answer_is_said_of():
     assert analyse("From which city will the first flights of the new airline leave?").subject \
         == {"flight"}
     assert analyse("The rate was at its lowest level since when?").subject == {"lowest", "level"}
+    # a name is not what is asked about; its verb is: "The invasion took place on December 7"
+    assert analyse("On what date did Indonesia invade East Timor?").subject == {"invad"}
     assert not analyse("What did the mayor say about the levy?").subject  # a statement is asked
 
 

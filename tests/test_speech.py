@@ -273,3 +273,33 @@ def test_a_quote_said_by_he_is_cited_from_the_sentence_that_names_him(one_articl
     bullied = assistant.ask("What did Doug Cameron say about being bullied?")
     # a new paragraph is a new statement: it is quoted alone, its speaker named before it
     assert bullied.citations[0].quote == "\"We will not be bullied by anyone,\" he said."
+
+
+def test_say_about_is_answered_by_the_statement_on_it_not_on_the_when_clause(one_article):
+    question = analyse_question("What did Jane Roe say about the old ferry when the council "
+                                "suspended the harbour levy?")
+    assert question.about == {"old", "ferry"}  # the "when ..." clause only dates the statement
+    assistant = one_article(
+        "roe.txt",
+        "Council suspends the harbour levy\n\n"
+        "Harbour mayor Jane Roe spoke after the council meeting on Tuesday.\n\n"
+        "\"The council suspended the harbour levy because the review of harbour services will "
+        "take months,\" she said.\n\n"
+        "\"The old ferry is finished and the council will not pay to repair it,\" Ms Roe said.\n")
+    answer = assistant.ask(question.text)
+    assert "finished" in answer.citations[0].quote and "review" not in answer.answer
+
+
+def test_a_quotation_over_two_sentences_is_cited_whole(one_article):
+    assistant = one_article(
+        "roe.txt",
+        "Mayor defends the ferry fare\n\n"
+        "The council met on Tuesday. Harbour mayor Jane Roe says the criticism does not wash. "
+        "\"Within the council, ferry fares are set by the budget,\" she said. \"It is very clear "
+        "that the ferry fare is fair and it stays at four dollars.\"\n\n"
+        "The council will meet again in March.\n")
+    answer = assistant.ask("How did Jane Roe judge the way ferry fares are set within the council?")
+    assert len(answer.citations) == 1
+    quote = answer.citations[0].quote
+    assert quote.startswith("Harbour mayor Jane Roe says")  # who speaks, then all she said
+    assert quote.endswith("it stays at four dollars.\"")
