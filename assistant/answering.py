@@ -341,9 +341,9 @@ def choose(candidates: list[_Candidate], max_quotes: int, keep_within: float = K
 
 def _one_quotation(a: _Candidate, b: _Candidate) -> Span | None:
     """The span of both when ``a`` and ``b`` are neighbouring sentences of one quotation: same
-    article and paragraph, both direct speech by the same speakers."""
+    passage and paragraph, both direct speech by the same speakers."""
     article = a.hit.article
-    if article.id != b.hit.article.id:
+    if article.id != b.hit.article.id or a.hit.passage.id != b.hit.passage.id:
         return None
     first, second = sorted((a.span, b.span), key=lambda s: s.start)
     sentences = {s.start: s for s in article.sentences}

@@ -55,11 +55,12 @@ def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
         hit = cand.hit
         inside = sentence_spans(hit.article.text, hit.passage.start, hit.passage.end)
         i = next(i for i, s in enumerate(inside) if s.start == cand.span.start)
+        last = max(k for k, s in enumerate(inside) if s.start < cand.span.end)  # one quotation
         first = attributed(hit.article, cand.span).start
         j = next(j for j, s in enumerate(inside) if s.start >= first)  # within the passage
         if j == i and i and starts_with_pronoun(cand.text):
             j = i - 1
-        spans = tuple(inside[j:i + 1])
+        spans = tuple(inside[j:last + 1])
         if any(set(spans) & set(src.sentences) for src in sources if src.hit.article.id
                == hit.article.id):
             continue

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.answering import extract
 from assistant.chat import Turn, condense_fallback
+from assistant.generate import build_sources
 from assistant.speech import analyse
 from assistant.text import analyse as analyse_question
 from assistant.text import same_person
@@ -298,8 +300,15 @@ def test_a_quotation_over_two_sentences_is_cited_whole(one_article):
         "\"Within the council, ferry fares are set by the budget,\" she said. \"It is very clear "
         "that the ferry fare is fair and it stays at four dollars.\"\n\n"
         "The council will meet again in March.\n")
-    answer = assistant.ask("How did Jane Roe judge the way ferry fares are set within the council?")
+    asked = "How did Jane Roe judge the way ferry fares are set within the council?"
+    answer = assistant.ask(asked)
     assert len(answer.citations) == 1
     quote = answer.citations[0].quote
     assert quote.startswith("Harbour mayor Jane Roe says")  # who speaks, then all she said
     assert quote.endswith("it stays at four dollars.\"")
+    # the LLM is shown the same whole quotation
+    question = analyse_question(asked)
+    hits = assistant.retriever.search(question, 5)
+    candidates = extract(question, hits, assistant.embedder, 0.5, 4, keep_within=0.0,
+                         complements=False)
+    assert build_sources(candidates, 2)[0].text == quote
