@@ -44,12 +44,11 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|\d[\d,.]*")
 # Bump when terms() changes: the BM25 index is rebuilt with it.
 TERMS_VERSION = 5
 # "several" counts nothing: "several hotel guests" does not say how many
-_NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|"
-    r"hundreds?|thousands?|millions?|billions?|half)\b",
-    re.IGNORECASE,
-)
+_COUNT_WORDS = (r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty")
+_COUNT = re.compile(rf"\b(?:{_COUNT_WORDS})\b", re.IGNORECASE)  # a count, not "billions"
+_NUMBER = re.compile(rf"\b(?:{_COUNT_WORDS}|dozens?|hundreds?|thousands?|millions?|billions?|half)\b",
+                     re.IGNORECASE)
 _TIME = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|"
     r"tonight|january|february|march|april|may|june|july|august|september|october|november|"
@@ -491,6 +490,9 @@ _PEOPLE = frozenset(stem(w) for w in "people persons men women children resident
 _COUNTRIES = frozenset(_DEMONYMS.values())  # what a people word ("Australians") stems to
 
 
+_MAGNITUDES = frozenset(stem(w) for w in "dozens hundreds thousands millions billions".split())
+
+
 def satisfies(question: Question, sentence: str, context_terms: set[str]) -> bool:
     """Whether ``sentence`` has the kind of thing the question asks for."""
     if question.focus and context_terms and question.focus not in context_terms:
@@ -504,10 +506,12 @@ def satisfies(question: Question, sentence: str, context_terms: set[str]) -> boo
             return bool(_NUMBER.search(sentence))
         words = [stem(t) for t in tokens(sentence)]
         raw = tokens(sentence)
-        counted = set(question.counted.split())
+        counted = set(question.counted.split()) - STOPWORDS  # "billions of dollars": not "of"
         if counted & _COUNTRIES:  # "how many Australians": "1,570 people"
             counted |= _PEOPLE
-        return any(_NUMBER.fullmatch(raw[i]) and counted & set(words[i + 1:i + 5])
+        # "how many billions of dollars": "many billions" is no count of them, "4.5 billion" is
+        counts = _NUMBER if question.counted.split()[0] not in _MAGNITUDES else _COUNT
+        return any(counts.fullmatch(raw[i]) and counted & set(words[i + 1:i + 5])
                    for i in range(len(words)))
     if question.wants == "time":
         return bool(_TIME.search(sentence))

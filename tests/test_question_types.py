@@ -85,6 +85,15 @@ def test_a_who_question_is_not_answered_by_a_place():
                          set())
 
 
+def test_many_billions_is_not_a_count_of_billions():
+    question = analyse("How many billions of dollars will the rebuilding cost?")
+    assert not satisfies(question, "The rebuilding will cost many billions of dollars after 23 "
+                                   "years of war.", set())  # nor do "23 years of" war count
+    assert satisfies(question, "The rebuilding will cost 4.5 billion dollars.", set())
+    assert satisfies(analyse("How many rescue workers arrived?"),
+                     "Hundreds of rescue workers arrived.", set())
+
+
 def test_several_is_not_a_count():
     question = analyse("How many guests were staying at the hotel when the fire broke out?")
     assert not satisfies(question, "Firemen helped several hotel guests to safety.", set())
