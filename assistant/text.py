@@ -250,12 +250,19 @@ def _asked_slot(lowered: str) -> str | None:
     return m.group(1) if (m := _SLOT.match(lowered)) else None
 
 
+@lru_cache(maxsize=256)
+def _question_words(question: str) -> frozenset[str]:
+    """The question's words, lowercased: an answer is a word the question did not use. Asked of
+    every candidate sentence, so computed once per question."""
+    return frozenset(t.lower() for t in tokens(question))
+
+
 def fills_slot(question: Question, sentence: str) -> bool:
     """Whether the question's opening preposition stands in ``sentence`` before a new name,
     number or date: "the epicentre was in Burakin" for "In which town ...?"."""
     if not question.slot:
         return False
-    asked = {t.lower() for t in tokens(question.text)}
+    asked = _question_words(question.text)
     words = tokens(sentence)
     for i, word in enumerate(words[:-1]):
         if word.lower() != question.slot:
@@ -576,7 +583,7 @@ def answer_evidence(question: Question, sentence: str) -> float:
     """How plainly ``sentence`` holds a new answer of the asked type (0 to 1): a date the
     question did not give for "when", a number beside the counted thing for "how many", a name
     the question did not use for "who", "which" or "where". 0 for untyped questions."""
-    asked = {t.lower() for t in tokens(question.text)}
+    asked = _question_words(question.text)
 
     def new(match: re.Match) -> bool:
         return any(t.lower() not in asked for t in tokens(match.group()))
