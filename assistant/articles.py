@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ArticleError
+from .language import Entity
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 
@@ -87,6 +88,7 @@ class Sentence(BaseModel):
     end: int
     speakers: tuple[str, ...] = ()  # full names where the article gives them
     speech: bool = False  # reported or quoted speech, whoever the speaker
+    entities: tuple[Entity, ...] = ()  # names, dates, numbers ... the language model found
 
 
 class Article(BaseModel):

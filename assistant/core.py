@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,7 @@ from .answering import (
     REFUSAL,
     Answer,
     Copy,
+    ScoredSentence,
     choose,
     compose,
     one_person,
@@ -28,11 +30,25 @@ from .dates import TimeScope, event_window, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError
 from .ingest import IngestReport, Progress, ingest, remove
+from .language import QuestionLanguage, analyse_question
 from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
+from .scorer import Scorer, default_scorer
 from .settings import Settings
 from .store import Store
-from .text import analyse, terms
+from .text import Question, analyse, terms
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as the answer stage reads it."""
+
+    asked: str  # standalone (a follow-up rewritten)
+    question: Question  # its terms, names and what the rules read
+    language: QuestionLanguage  # what the trained pipeline reads: the kind of answer, entities
+    filters: Filters  # explicit filters narrowed by a time the question names
+    scope: TimeScope
+    notices: list[str]
 
 
 class Assistant:
@@ -57,6 +73,11 @@ class Assistant:
     @cached_property
     def llm(self) -> LLM:
         return LLM(self.settings)
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        """The fitted answer scorer (weights from ``evals/fit.py``)."""
+        return default_scorer()
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -152,37 +173,27 @@ class Assistant:
         question = question.strip()
         generating = use_llm and self.llm.enabled
         started = time.perf_counter()
-        filters = make_filters(since, until, source)
-        asked = question
-        notice = None
-        if history:
-            asked, notice = self._condense(question, history, generating)
-        filters, scope = self._filters(asked, filters)
-        notices = [n for n in (notice, scope.note) if n]
-        # "in April 2024" is answered by the filter; its words are not in the article text
-        analysed = analyse(scope.without(asked))
-        hits = self.retriever.search(analysed, k or self.settings.top_k, filters)
-        if scope.latest:
-            hits = newest_first(hits)
+        reading = self.read(question, history, make_filters(since, until, source), generating)
+        asked, analysed, scope, notices = reading.asked, reading.question, reading.scope, reading.notices
+        hits = self.passages(reading, k)
         passages = [passage_view(hit) for hit in hits]
         retrieved = time.perf_counter()
         yield Event("sources", passages=passages, condensed_question=asked)
         # every qualifying sentence, scored once for the quotes and the LLM's context alike
-        pool = score_sentences(analysed, hits, self.embedder, self.settings.min_coverage)
+        pool = score_sentences(analysed, reading.language, hits, self.embedder, self.scorer)
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
         pool, ambiguous = one_person(analysed, pool)  # two Campbells: say which one is quoted
         if ambiguous:
             notices.append(ambiguous)
-        chosen = choose(pool, self.settings.max_quotes)
+        chosen = choose(pool, self.settings.max_quotes, self.scorer.threshold, self.scorer.second)
         timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
         mode, checks = "extractive", []
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
         refused = not chosen
         if chosen and generating:
-            candidates = choose(pool, self.settings.llm_passages * 2, keep_within=0.0,
-                               complements=False)
+            candidates = choose(pool, self.settings.llm_passages * 2, complements=False)
             sources = generate.build_sources(candidates, self.settings.llm_passages)
             generated = ""
             try:
@@ -224,6 +235,31 @@ class Assistant:
             condensed_question=asked if asked != question else None,
             sentences=checks, notice=" ".join(notices) or None,
         ))
+
+    def read(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None,
+             use_llm: bool = False) -> Reading:
+        """The first stage: a follow-up made standalone, the time it names turned into filters,
+        and the question analysed (by the rules and by the language model)."""
+        asked, notice = question.strip(), None
+        if history:
+            asked, notice = self._condense(asked, history, use_llm)
+        filters, scope = self._filters(asked, filters)
+        # "in April 2024" is answered by the filter; its words are not in the article text
+        analysed = analyse(scope.without(asked))
+        return Reading(asked, analysed, analyse_question(analysed.text), filters, scope,
+                       [n for n in (notice, scope.note) if n])
+
+    def passages(self, reading: Reading, k: int | None = None) -> list[Hit]:
+        """The second stage: the passages that best match the question, best first."""
+        hits = self.retriever.search(reading.question, k or self.settings.top_k, reading.filters)
+        return newest_first(hits) if reading.scope.latest else hits
+
+    def sentences(self, question: str, k: int | None = None) -> list[ScoredSentence]:
+        """Every sentence of the retrieved passages with the fitted probability that it answers
+        the question, best first (what the answer and the LLM's context are chosen from)."""
+        reading = self.read(question)
+        return score_sentences(reading.question, reading.language, self.passages(reading, k),
+                               self.embedder, self.scorer)
 
     def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
                   ) -> tuple[str, str | None]:

@@ -31,7 +31,7 @@ from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings
 
 TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up", "duplicate",
-        "degree")
+        "degree", "number", "date", "place", "who-said")
 K_VALUES = (1, 5, 10)
 HEADLINE = ("article_hit@1", "passage_hit@1", "passage_hit@5", "passage_mrr",
             "citation_precision", "quote_exactness", "answer_match", "refusal_accuracy")
@@ -541,32 +541,52 @@ def _version() -> dict:
 Progress = Callable[[int, int, str], None]
 
 
+@dataclass
+class Corpus:
+    """A dataset's corpus, ingested into its own cached index, and where each gold quote is."""
+
+    assistant: Assistant
+    articles: list[Article]
+    by_name: dict[str, Article]  # file name -> article (identical stories: both names lead to it)
+    members: dict[str, list[Article]]  # article id -> every printing of its story
+    group_of: dict[str, str]  # article id -> the canonical printing of its story
+
+    def gold(self, item: Item) -> list[GoldSpan]:
+        return locate_evidence(item, self.by_name, self.members)
+
+
+def open_corpus(name: str, settings: Settings, cache: Path) -> Corpus:
+    """Ingest (incrementally) the corpus a dataset names into ``cache/indexes/<name>``."""
+    index_dir = cache / "indexes" / name.replace("/", "_")
+    assistant = Assistant(settings.model_copy(update={"index_dir": index_dir}))
+    report_ = assistant.ingest([corpus_files(name, cache)])
+    if not assistant.has_index():
+        raise EvalError(f"corpus {name!r} produced no articles: {report_.summary()}")
+    store = assistant.store
+    manifest = store.load_manifest()
+    articles = [store.article(i) for i in sorted(manifest.article_ids)]
+    by_name = {_name(entry["path"]): store.article(entry["id"]) for entry in manifest.articles.values()}
+    groups = store.duplicates()
+    group_of = {member: canonical for canonical, copies in groups.items()
+                for member in (canonical, *copies)}
+    members = {m: [store.article(x) for x in (c, *groups[c])] for m, c in group_of.items()}
+    return Corpus(assistant, articles, by_name, members, group_of)
+
+
 def evaluate(dataset: Path, settings: Settings, cache: Path, baseline: bool = False,
              progress: Progress | None = None) -> Report:
     """Answer every question of ``dataset`` on its own cached index and score the answers."""
     items = load_dataset(dataset)
-    corpus = items[0].corpus
-    index_dir = cache / "indexes" / corpus.replace("/", "_")
-    settings = settings.model_copy(update={"index_dir": index_dir})
-    assistant = Assistant(settings)
-    report_ = assistant.ingest([corpus_files(corpus, cache)])
-    if not assistant.has_index():
-        raise EvalError(f"corpus {corpus!r} produced no articles: {report_.summary()}")
-    manifest = assistant.store.load_manifest()
-    articles = [assistant.store.article(i) for i in sorted(manifest.article_ids)]
-    # identical stories in two files are one article: both file names lead to it
-    by_name = {_name(entry["path"]): assistant.store.article(entry["id"])
-               for entry in manifest.articles.values()}
-    groups = assistant.store.duplicates()
-    group_of = {member: canonical for canonical, copies in groups.items()
-                for member in (canonical, *copies)}
-    members = {m: [assistant.store.article(x) for x in (c, *groups[c])] for m, c in group_of.items()}
-    gold = {item.id: locate_evidence(item, by_name, members) for item in items}
+    corpus = open_corpus(items[0].corpus, settings, cache)
+    assistant, group_of = corpus.assistant, corpus.group_of
+    settings = assistant.settings
+    articles = corpus.articles
+    gold = {item.id: corpus.gold(item) for item in items}
 
     systems: list = [Ours(assistant)]
     if baseline:
         systems += [LlamaIndexBaseline(assistant, articles), BM25Baseline(assistant, articles)]
-    report = Report(dataset=str(dataset), corpus=corpus,
+    report = Report(dataset=str(dataset), corpus=items[0].corpus,
                     settings=json.loads(settings.model_dump_json()), version=_version(),
                     started=datetime.now(UTC).isoformat(timespec="seconds"))
     total = len(items) * len(systems)

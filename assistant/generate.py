@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from .answering import REFUSAL, Citation, SentenceCheck, _Candidate, attributed, make_citation
+from .answering import REFUSAL, Citation, ScoredSentence, SentenceCheck, attributed, make_citation
 from .chunking import Span, sentence_spans
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
@@ -44,7 +44,7 @@ class Source:
         return article.text[self.sentences[0].start:self.sentences[-1].end]
 
 
-def build_sources(candidates: list[_Candidate], limit: int) -> list[Source]:
+def build_sources(candidates: list[ScoredSentence], limit: int) -> list[Source]:
     """The ``limit`` best sentences, each from the one that names its speaker (as quoted
     answers are), or with the sentence before it when it opens with a pronoun ("He was ..."):
     a small prompt, since every token costs time on a CPU."""

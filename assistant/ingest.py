@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dedupe, speech
-from .articles import Article, iter_files, load_file
+from . import dedupe, language, speech
+from .articles import Article, Sentence, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
 from .errors import ArticleError
@@ -44,7 +44,7 @@ class IngestReport:
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
     return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1,
-            "speech": speech.VERSION, "manifest": 2}
+            "speech": speech.VERSION, "language": language.VERSION, "manifest": 2}
 
 
 def ingest(
@@ -60,7 +60,7 @@ def ingest(
     manifest = store.load_manifest()
     wanted = signature(embedder, passage_tokens)
     if manifest.articles and manifest.signature != wanted:
-        if {**manifest.signature, "speech": speech.VERSION} == wanted:
+        if {**manifest.signature, **_analysis_versions()} == wanted:
             _reanalyse(manifest, store)  # only the who-said-what rules changed
         else:
             store.reset()  # built with another model or passage size: rebuild from scratch
@@ -112,14 +112,24 @@ def remove(keys: Iterable[str], store: Store, embedder: MiniLM, passage_tokens: 
     return report
 
 
+def _analysis_versions() -> dict:
+    return {"speech": speech.VERSION, "language": language.VERSION}
+
+
+def analyse_sentences(text: str) -> tuple[Sentence, ...]:
+    """Each sentence of an article with who speaks in it and the entities the model found."""
+    sentences = speech.analyse(text)
+    entities = language.sentence_entities(text, [(s.start, s.end) for s in sentences])
+    return tuple(s.model_copy(update={"entities": e}) for s, e in zip(sentences, entities, strict=True))
+
+
 def _reanalyse(manifest: Manifest, store: Store) -> None:
     """Find the speakers of every stored article again; passages and vectors stay as they are.
     The manifest keeps its old signature until all are done, so a crash means starting over."""
     for article_id in sorted(manifest.article_ids):
         article = store.article(article_id)
-        store.save_article(article.model_copy(
-            update={"sentences": tuple(speech.analyse(article.text))}))
-    manifest.signature = {**manifest.signature, "speech": speech.VERSION}
+        store.save_article(article.model_copy(update={"sentences": analyse_sentences(article.text)}))
+    manifest.signature = {**manifest.signature, **_analysis_versions()}
     store.save_manifest(manifest)
 
 
@@ -141,7 +151,7 @@ def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder
         report.unchanged.append(article.title)
         return
     if article.id not in manifest.article_ids:  # the same text may already be in under a key
-        article = article.model_copy(update={"sentences": tuple(speech.analyse(article.text))})
+        article = article.model_copy(update={"sentences": analyse_sentences(article.text)})
         passages = split_passages(article, embedder.count_tokens, passage_tokens)
         # The title gives each passage its context ("Campbell" may only be in the headline).
         vectors = embedder.embed([f"{article.title}\n{p.text}" for p in passages])

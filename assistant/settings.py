@@ -54,12 +54,6 @@ class Settings(BaseSettings):
                                      description="Share of a sentence's content words its passage must hold.")
     models_dir: Path | None = Field(default=None, description="Where bundled GGUFs are assembled.")
     max_quotes: int = Field(default=2, ge=1, le=10, description="Sentences in an extractive answer.")
-    min_coverage: float = Field(
-        default=0.5,
-        ge=0.0,
-        le=1.0,
-        description="Share of the question's key terms a quoted sentence's passage must cover.",
-    )
     today: date | None = Field(
         default=None,
         description="The day 'last week' is counted from; default: the newest article's date.",

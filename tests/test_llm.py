@@ -4,11 +4,10 @@ and the verifier every generated answer goes through."""
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering import extract
+from assistant.answering import choose
 from assistant.generate import build_sources, verify
 from assistant.llm import LocalServer, free_port
 from assistant.models import model_path
-from assistant.text import analyse
 
 SMOL = "smollm2-135m-instruct"
 
@@ -44,10 +43,7 @@ def test_answer_streams_sources_first_then_text_then_a_verified_answer(seed_inde
 
 
 def test_verifier_corrects_a_fabricated_citation_and_catches_a_misquote(seed_assistant):
-    question = analyse("What did Campbell warn?")
-    hits = seed_assistant.retriever.search(question, 5)
-    candidates = extract(question, hits, seed_assistant.embedder, 0.5, 6, keep_within=0.0,
-                         complements=False)
+    candidates = choose(seed_assistant.sentences("What did Campbell warn?"), 6, complements=False)
     sources = build_sources(candidates, 3)
     right = next(s.n for s in sources if "impact on the US-China relationship" in s.text)
     generated = (

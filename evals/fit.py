@@ -1,0 +1,280 @@
+"""Fit the answer scorer: every weight and the refusal threshold, from training questions.
+
+    python evals/fit.py                 # fit, print weights and figures, write assistant/data/scorer.json
+    python evals/fit.py --dry-run       # the same figures, nothing written
+
+For every question of the training sets the assistant reads the question, retrieves its passages
+and lists their sentences with the features of ``assistant/features.py`` — exactly as it does when
+answering. A sentence is labelled right when it overlaps the question's gold evidence, or states a
+gold answer in a gold article (the harness's definition of a precise citation). A logistic model
+is fitted with cross-validation grouped by story (no story is in two folds); its regularisation
+and the refusal threshold are the ones that answer most questions right across the folds: an
+answerable question counts when its best sentence is right and not refused, an unanswerable one
+when it is refused. ``second`` is the probability a further quote needs: the value that adds the
+most right citations net of wrong ones.
+
+Printed: each feature's weight, the cross-validated figures, the figures on the dev stories (never
+fitted on), and, for information only, the same on the blind sets (their misses are never read).
+The shipped model is fitted on the training stories only, so the dev and blind figures stay
+honest. `assistant eval` gives the official figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.answering import candidates  # noqa: E402
+from assistant.chat import Turn  # noqa: E402
+from assistant.evaluation import Item, _overlaps, load_dataset, normalise, open_corpus  # noqa: E402
+from assistant.features import column_names, table  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+EVALS = ROOT / "evals"
+CACHE = EVALS / ".cache"
+OUT = ROOT / "assistant" / "data" / "scorer.json"
+TRAIN = ["lee.jsonl", "seed_articles.jsonl", "lee_refusal_dev.jsonl", "lee_train.jsonl",
+         "seed_train.jsonl"]
+DEV = ["lee_dev.jsonl"]
+BLIND = ["lee_holdout.jsonl", "lee_fresh.jsonl", "lee_blind.jsonl"]
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+FOLDS = 5
+
+
+@dataclass
+class Question:
+    """One question's candidates: their feature rows and labels."""
+
+    id: str
+    source: str  # dataset file
+    story: str  # the article its evidence is in (grouping key)
+    answerable: bool
+    x: np.ndarray
+    y: np.ndarray
+
+
+def story_of(items: list[Item]) -> dict[str, str]:
+    """Each item's story: its first evidence article; an unanswerable question without
+    evidence belongs to the story of the answerable question before it in its file (datasets
+    are written story by story), else to itself."""
+    out, last = {}, None
+    for item in items:
+        if item.evidence:
+            last = item.evidence[0].article
+        out[item.id] = item.evidence[0].article if item.evidence else (last or item.id)
+    return out
+
+
+def build(files: list[str], settings: Settings) -> list[Question]:
+    out: list[Question] = []
+    for name in files:
+        path = EVALS / name
+        if not path.exists():
+            continue
+        items = load_dataset(path)
+        corpus = open_corpus(items[0].corpus, settings, CACHE)
+        assistant = corpus.assistant
+        stories = story_of(items)
+        started = time.perf_counter()
+        for item in items:
+            gold = corpus.gold(item)
+            reading = assistant.read(item.question, [Turn(t.question, t.answer) for t in item.history])
+            hits = assistant.passages(reading)
+            found = candidates(reading.question, reading.language, hits, assistant.embedder)
+            labels = [_right(item, gold, c) for c in found]
+            out.append(Question(item.id, name, f"{items[0].corpus}:{stories[item.id]}",
+                                item.answerable, table(found), np.array(labels, dtype=float)))
+        print(f"  {name}: {len(items)} questions, {time.perf_counter() - started:.0f} s", flush=True)
+    return out
+
+
+def _right(item: Item, gold, candidate) -> bool:
+    if not item.answerable:
+        return False
+    article = candidate.hit.article
+    s = candidate.sentence
+    if any(_overlaps(article.id, s.start, s.end, g, share=0) for g in gold):
+        return True
+    return article.id in {g.article for g in gold} and any(
+        normalise(a) in normalise(candidate.text) for a in item.answers)
+
+
+def stack(questions: list[Question]) -> tuple[np.ndarray, np.ndarray]:
+    xs = [q.x for q in questions if len(q.x)]
+    ys = [q.y for q in questions if len(q.y)]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def fit(questions: list[Question], c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = stack(questions)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit((x - mean) / scale, y)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def predict(params, x: np.ndarray) -> np.ndarray:
+    mean, scale, coef, intercept = params
+    if not len(x):
+        return np.zeros(0)
+    return 1 / (1 + np.exp(-(((x - mean) / scale) @ coef + intercept)))
+
+
+def outcomes(questions: list[Question], probabilities: list[np.ndarray]) -> list[tuple]:
+    """Per question: (answerable, best probability, best is right, second probability, second
+    is right)."""
+    rows = []
+    for q, p in zip(questions, probabilities, strict=True):
+        order = np.argsort(-p) if len(p) else []
+        best = (p[order[0]], bool(q.y[order[0]])) if len(p) else (0.0, False)
+        second = (p[order[1]], bool(q.y[order[1]])) if len(p) > 1 else (0.0, False)
+        rows.append((q.answerable, *best, *second))
+    return rows
+
+
+def figures(rows: list[tuple], threshold: float, second: float | None = None) -> dict:
+    """What the eval harness would roughly show with this threshold: right answers among the
+    answerable, citation precision (first and second quotes), refusal accuracy."""
+    answerable = [r for r in rows if r[0]]
+    unanswerable = [r for r in rows if not r[0]]
+    answered = [r for r in rows if r[1] >= threshold]
+    right = sum(1 for r in answerable if r[1] >= threshold and r[2])
+    cited = len(answered)
+    precise = sum(1 for r in answered if r[2])
+    if second is not None:
+        extra = [r for r in answered if r[3] >= second]
+        cited += len(extra)
+        precise += sum(1 for r in extra if r[4])
+    refusal = [(r[1] < threshold) == (not r[0]) for r in rows]
+    return {
+        "questions": len(rows),
+        "right_answer": round(right / len(answerable), 3) if answerable else None,
+        "best_is_right": round(sum(r[2] for r in answerable) / len(answerable), 3) if answerable else None,
+        "citation_precision": round(precise / cited, 3) if cited else None,
+        "refusal_accuracy": round(sum(refusal) / len(rows), 3) if rows else None,
+        "unanswerable_refused": round(sum(r[1] < threshold for r in unanswerable) / len(unanswerable), 3)
+        if unanswerable else None,
+        "accuracy": round(_accuracy(rows, threshold), 3),
+    }
+
+
+def _accuracy(rows: list[tuple], threshold: float) -> float:
+    good = sum((r[1] >= threshold and r[2]) if r[0] else r[1] < threshold for r in rows)
+    return good / len(rows) if rows else 0.0
+
+
+def best_threshold(rows: list[tuple]) -> float:
+    """The refusal threshold that answers most questions right (ties: the middle of the best
+    range, so the choice does not sit on one question's edge)."""
+    grid = np.round(np.arange(0.02, 0.98, 0.01), 2)
+    scores = np.array([_accuracy(rows, t) for t in grid])
+    best = np.flatnonzero(scores >= scores.max() - 1e-9)
+    return float(grid[best[len(best) // 2]])
+
+
+def best_second(rows: list[tuple], threshold: float) -> float:
+    """The probability a further quote needs: most right citations net of wrong ones."""
+    answered = [r for r in rows if r[1] >= threshold]
+    grid = np.round(np.arange(threshold, 1.0, 0.01), 2)
+    gains = [sum((1 if r[4] else -1) for r in answered if r[3] >= t) for t in grid]
+    return float(grid[int(np.argmax(gains))]) if len(grid) else threshold
+
+
+def folds(questions: list[Question]) -> list[int]:
+    """A fold per story, stories spread evenly (deterministic)."""
+    stories = sorted({q.story for q in questions})
+    fold_of = {s: i % FOLDS for i, s in enumerate(sorted(stories, key=lambda s: hash_of(s)))}
+    return [fold_of[q.story] for q in questions]
+
+
+def hash_of(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cross_validate(questions: list[Question], c: float) -> list[np.ndarray]:
+    assignment = folds(questions)
+    probabilities: list[np.ndarray | None] = [None] * len(questions)
+    for k in range(FOLDS):
+        train = [q for q, f in zip(questions, assignment, strict=True) if f != k]
+        params = fit(train, c)
+        for i, (q, f) in enumerate(zip(questions, assignment, strict=True)):
+            if f == k:
+                probabilities[i] = predict(params, q.x)
+    return probabilities
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--blind", action="store_true",
+                        help="also print the blind sets' aggregate figures (never used to choose)")
+    args = parser.parse_args()
+    settings = Settings(llm="none")
+    print("Reading the training questions ...", flush=True)
+    dev = build(DEV, settings)
+    dev_stories = {q.story for q in dev}
+    train = [q for q in build(TRAIN, settings) if q.story not in dev_stories]
+    print(f"{len(train)} training questions ({len({q.story for q in train})} stories), "
+          f"{len(dev)} dev questions ({len(dev_stories)} stories)")
+
+    results = {}
+    for c in C_GRID:
+        rows = outcomes(train, cross_validate(train, c))
+        t = best_threshold(rows)
+        results[c] = (_accuracy(rows, t), t, rows)
+        print(f"  C={c}: cross-validated accuracy {results[c][0]:.3f} at threshold {t}")
+    c = max(results, key=lambda k: results[k][0])
+    _, threshold, cv_rows = results[c]
+    second = best_second(cv_rows, threshold)
+    params = fit(train, c)
+    names = column_names()
+    print(f"\nWeights (C={c}; per standard deviation of each feature):")
+    for name, w in sorted(zip(names, params[2], strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:28s} {w:+.3f}")
+    print(f"  {'(intercept)':28s} {params[3]:+.3f}")
+    print(f"threshold {threshold}, second quote {second}")
+
+    report = {"cross_validated": figures(cv_rows, threshold, second)}
+    if dev:
+        report["dev"] = figures(outcomes(dev, [predict(params, q.x) for q in dev]), threshold, second)
+    for name in BLIND if args.blind else []:
+        blind = build([name], settings)
+        if blind:
+            report[name] = figures(outcomes(blind, [predict(params, q.x) for q in blind]),
+                                   threshold, second)
+    print("\nFigures (first quote; right_answer = best sentence right and not refused):")
+    for key, value in report.items():
+        print(f"  {key:22s} {json.dumps(value)}")
+
+    if args.dry_run:
+        return
+    data = {
+        "features": names, "mean": params[0].tolist(), "scale": params[1].tolist(),
+        "coef": params[2].tolist(), "intercept": params[3], "threshold": threshold,
+        "second": second, "C": c,
+        "trained_on": {"files": TRAIN, "questions": len(train),
+                       "stories": len({q.story for q in train})},
+        "figures": report,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"\nWrote {args.out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
