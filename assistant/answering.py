@@ -14,7 +14,8 @@ from .features import Candidate, article_view, asked_entity
 from .language import QuestionLanguage
 from .retrieval import Hit
 from .scorer import Scorer
-from .text import Question, asks_who_spoke, is_direct, is_person, leans_on_previous, same_person, terms
+from .terms import terms
+from .text import Question, asks_who_spoke, is_direct, is_person, leans_on_previous, same_person
 
 # The one refusal sentinel: code, prompts and tests all use this constant.
 REFUSAL = "The articles don't contain the answer to this question."

@@ -36,7 +36,8 @@ from .retrieval import Filters, Hit, Retriever
 from .scorer import Scorer, default_scorer
 from .settings import Settings
 from .store import Store
-from .text import Question, analyse, terms
+from .terms import terms
+from .text import Question, analyse
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 from .articles import Article, Sentence
 from .language import QuestionLanguage
 from .retrieval import Hit
+from .terms import stem, terms
 from .text import (
     Question,
     answer_evidence,
@@ -30,7 +31,6 @@ from .text import (
     is_warning,
     satisfies,
     speaker_terms,
-    terms,
     topic,
 )
 
@@ -193,6 +193,37 @@ def asked_entity(c: Candidate) -> float:
     return float(bool(c.language.labels and _new_entities(c, c.language.labels)))
 
 
+def _kind_entity(c: Candidate, kinds: tuple[str, ...]) -> float:
+    return asked_entity(c) if c.language.kind in kinds else 0.0
+
+
+def entity_time(c: Candidate) -> float:
+    """A "when" / "how long" question, and the sentence names a date or time it does not."""
+    return _kind_entity(c, ("time", "duration"))
+
+
+def entity_number(c: Candidate) -> float:
+    return _kind_entity(c, ("count", "amount", "age", "distance"))
+
+
+def entity_person(c: Candidate) -> float:
+    return _kind_entity(c, ("person",))
+
+
+def entity_place(c: Candidate) -> float:
+    return _kind_entity(c, ("place",))
+
+
+def entity_named(c: Candidate) -> float:
+    """"Which ship", "what salary": some entity the question does not name."""
+    return _kind_entity(c, ("name",))
+
+
+def focus_with_entity(c: Candidate) -> float:
+    """"Which ship": the sentence mentions a ship and names something new."""
+    return focus_mentioned(c) * float(bool(_new_entities(c)))
+
+
 def asked_entities(c: Candidate) -> float:
     return math.log1p(len(_new_entities(c, c.language.labels))) if c.language.labels else 0.0
 
@@ -209,7 +240,7 @@ def entity_count(c: Candidate) -> float:
 def focus_mentioned(c: Candidate) -> float:
     """"Which ship": the sentence mentions the asked noun."""
     focus = c.language.focus
-    return float(bool(focus) and focus in c.text.lower())
+    return float(bool(focus) and stem(focus) in c.view.sentence_terms[c.index])
 
 
 def rule_type(c: Candidate) -> float:
@@ -291,7 +322,8 @@ FEATURES: dict[str, Feature] = {f.__name__: f for f in (
     cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
     sentence_words, rare_coverage, own_coverage, passage_coverage, sentence_coverage,
     names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
-    said_about, typed_question, asked_entity, asked_entities, untyped_new_entity, entity_count,
+    said_about, typed_question, asked_entity, entity_time, entity_number, entity_person,
+    entity_place, entity_named, focus_with_entity, asked_entities, untyped_new_entity, entity_count,
     focus_mentioned, rule_type, rule_evidence, fills_asked_slot, speech, asks_speech,
     asked_speaker_speaks, other_speaker, unnamed_speech_by_asked, direct_by_asked, direct,
     who_spoke, warning, document_statement,

@@ -17,7 +17,8 @@ from .answering import REFUSAL, Citation, ScoredSentence, SentenceCheck, attribu
 from .chunking import Span, sentence_spans
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
-from .text import starts_with_pronoun, terms
+from .terms import terms
+from .text import starts_with_pronoun
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{12,}?)[”\"]")

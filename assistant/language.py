@@ -119,8 +119,11 @@ def analyse_question(text: str) -> QuestionLanguage:
 
 
 def _kind(doc) -> tuple[str | None, str | None]:
-    """The kind of answer from the question word and its phrase, read off the parse."""
-    wh = next((t for t in doc if t.tag_ in ("WDT", "WP", "WP$", "WRB")), None)
+    """The kind of answer from the question word and its phrase, read off the parse. A question
+    word that opens a subordinate clause ("When the council met, how many ...") is not the one
+    asked."""
+    words = [t for t in doc if t.tag_ in ("WDT", "WP", "WP$", "WRB")]
+    wh = next((t for t in words if t.head.dep_ != "advcl"), words[0] if words else None)
     if wh is None:
         return None, None
     word = wh.lower_
@@ -138,11 +141,29 @@ def _kind(doc) -> tuple[str | None, str | None]:
     if word == "where":
         return "place", None
     if word in ("what", "which"):
-        noun = wh.head if wh.dep_ == "det" else (following if following is not None
-                                                  and following.pos_ == "NOUN" else None)
-        if noun is not None and noun.pos_ in ("NOUN", "PROPN"):
+        noun = _asked_noun(doc, wh)
+        if noun is not None:
             lemma = noun.lemma_.lower()
             if lemma in _TIME_NOUNS:
                 return "time", lemma
             return "name", lemma
     return None, None
+
+
+def _asked_noun(doc, wh):
+    """The noun a "what"/"which" asks about: "which Adventure World executive" -> executive;
+    "What was the name of the boy" -> boy (a name is asked of what follows "of")."""
+    noun = None
+    for token in doc[wh.i + 1:wh.i + 6]:  # "which ... NOUN" before its verb
+        if token.pos_ in ("VERB", "AUX"):
+            break
+        if token.pos_ == "NOUN":
+            noun = token
+    if noun is None and wh.dep_ in ("attr", "nsubj") and wh.head.lemma_ == "be":
+        noun = next((t for t in wh.head.children if t.dep_ in ("nsubj", "attr") and t.pos_ == "NOUN"
+                     and t.i != wh.i), None)  # "What was the name ...", "What is the cause ..."
+    if noun is not None and noun.lemma_.lower() == "name":
+        owner = next((c for p in noun.children if p.dep_ == "prep" and p.lower_ == "of"
+                      for c in p.children if c.dep_ == "pobj"), None)
+        return owner or noun
+    return noun

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import TERMS_VERSION, index_terms
+from .terms import TERMS_VERSION, index_terms
 
 
 def stamp(article_ids: set[str], signature: dict) -> str:

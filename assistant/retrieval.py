@@ -20,7 +20,8 @@ from .articles import Article
 from .chunking import Passage, split_passages
 from .embedding import MiniLM
 from .store import Store
-from .text import Question, answer_evidence, coverage, is_direct, is_person, terms
+from .terms import terms
+from .text import Question, answer_evidence, coverage, is_direct, is_person
 
 BM25_WEIGHT = 0.35
 LEXICAL_WEIGHT = 0.35

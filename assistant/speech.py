@@ -14,7 +14,8 @@ import re
 
 from .articles import Sentence
 from .chunking import sentence_spans
-from .text import STOPWORDS, TITLES
+from .terms import STOPWORDS
+from .text import TITLES
 
 # Bump when the rules change: ingest then re-analyses every stored article (no re-embedding).
 VERSION = 12

@@ -2,13 +2,13 @@
 
 from types import SimpleNamespace
 
+from assistant.terms import terms
 from assistant.text import (
     analyse,
     answer_evidence,
     fills_slot,
     leans_on_previous,
     satisfies,
-    terms,
 )
 
 
