@@ -1,6 +1,6 @@
 """Question answering over news articles with verified, quoted citations."""
 
-from .answering import REFUSAL, Answer, Citation
+from .contracts import REFUSAL, Answer, Citation
 from .core import Assistant
 from .errors import AssistantError
 from .settings import Settings

@@ -13,19 +13,9 @@ from functools import cached_property
 from pathlib import Path
 
 from . import generate
-from .answering import (
-    REFUSAL,
-    Answer,
-    Copy,
-    ScoredSentence,
-    choose,
-    compose,
-    one_person,
-    passage_view,
-    score_sentences,
-    speaker_note,
-)
+from .answering import ScoredSentence, choose, compose, one_person, score_sentences, speaker_note
 from .chat import ChatSession, Event, Turn, condense_fallback
+from .contracts import REFUSAL, Answer, Copy, passage_view
 from .dates import TimeScope, event_window, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .answering import verify_citation
 from .articles import Article
 from .chat import Turn as ChatTurn
+from .contracts import verify_citation
 from .core import Assistant
 from .errors import AssistantError
 from .settings import PROJECT_ROOT, Settings

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from .answering import REFUSAL, Citation, ScoredSentence, SentenceCheck, attributed, make_citation
+from .answering import ScoredSentence, attributed
 from .chunking import Span, sentence_spans
+from .contracts import REFUSAL, Citation, SentenceCheck, make_citation
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
 from .terms import terms

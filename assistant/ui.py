@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answering import Answer, Citation, verify_citation
 from .chat import ChatSession
+from .contracts import Answer, Citation, verify_citation
 from .core import Assistant
 from .errors import AssistantError, SettingsError
 from .generate import UNSUPPORTED_MARK

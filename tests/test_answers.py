@@ -4,7 +4,7 @@ import pytest
 from seed_questions import ANSWERABLE, SCMP, UNANSWERABLE
 
 from assistant import REFUSAL
-from assistant.answering import verify_citation
+from assistant.contracts import verify_citation
 
 
 @pytest.mark.parametrize(("question", "article", "phrases"), ANSWERABLE)

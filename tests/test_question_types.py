@@ -114,13 +114,13 @@ def test_a_people_and_its_country_are_one_term():
 
 
 def test_a_second_quote_only_names_what_the_first_left_unnamed():
-    from assistant.answering import _Candidate, choose
+    from assistant.answering import ScoredSentence, choose
 
     question = analyse("Which trawler was towed into port?")
 
     def candidate(text, score):  # each from its own article: not one quotation
         hit = SimpleNamespace(article=SimpleNamespace(id=text))
-        return _Candidate(hit, None, text, score, answer_evidence(question, text))
+        return ScoredSentence(hit, None, text, score, answer_evidence(question, text))
 
     towed = candidate("A trawler was towed into port.", 1.0)
     named = candidate("The trawler Bumblebee was towed in by the coastguard.", 0.95)

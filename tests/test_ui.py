@@ -333,7 +333,7 @@ def test_api_filters_restrict_the_articles(ui):
 
 
 def test_unsupported_sentences_are_marked_in_the_answer():
-    from assistant.answering import Answer, SentenceCheck
+    from assistant.contracts import Answer, SentenceCheck
     from assistant.ui import answer_html
 
     answer = Answer(
