@@ -13,8 +13,17 @@ from .features import Candidate, article_view, asked_entity
 from .language import QuestionLanguage
 from .retrieval import Hit
 from .scorer import Scorer
+from .store import Store
 from .terms import terms
-from .text import Question, asks_who_spoke, is_direct, is_person, leans_on_previous, same_person
+from .text import (
+    Question,
+    asks_who_spoke,
+    is_direct,
+    is_person,
+    leans_on_previous,
+    same_person,
+    sentence_contexts,
+)
 
 
 @dataclass(frozen=True)
@@ -28,22 +37,8 @@ class ScoredSentence:
     evidence: float = 0.0  # it names an entity of the asked kind the question does not
 
 
-def _sentence_context(article: Article, index: int, reach: int = 2) -> str:
-    """The sentence, plus the ones before it that it leans on ("He said ...", a quotation
-    continued), up to ``reach`` back: they name who "he" is."""
-    spans = article.sentences
-    start = index
-    while start > 0 and index - start < reach:
-        sentence = article.text[spans[start].start:spans[start].end]
-        previous = article.text[spans[start - 1].start:spans[start - 1].end]
-        if not leans_on_previous(sentence, previous):
-            break
-        start -= 1
-    return " ".join(article.text[s.start:s.end] for s in spans[start:index + 1])
-
-
 def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
-               embedder: MiniLM) -> list[Candidate]:
+               embedder: MiniLM, store: Store) -> list[Candidate]:
     """Every sentence of the hits' passages, with what the features read about it."""
     views = {}
     rows = []
@@ -57,27 +52,31 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
                 rows.append((rank, hit, i, sentence, passage_terms))
     if not rows:
         return []
-    contexts = [_sentence_context(hit.article, i) for _, hit, i, _, _ in rows]
-    # A sentence that opens with a pronoun or a quotation is embedded with the one before it,
-    # which names who "he" is.
-    similarities = embedder.embed(contexts) @ embedder.embed_one(question.text)
+    asked = embedder.embed_one(question.text)
+    contexts, similarity = {}, {}
+    for article_id, article in {hit.article.id: hit.article for hit in hits}.items():
+        contexts[article_id] = sentence_contexts(article)
+        vectors = store.sentence_vectors(article_id)
+        if vectors is None or len(vectors) != len(article.sentences):  # stored before vectors were
+            vectors = embedder.embed(contexts[article_id])
+        similarity[article_id] = vectors @ asked
     top = hits[0].score
     out = []
-    for (rank, hit, i, sentence, passage_terms), context, similarity in zip(
-            rows, contexts, similarities, strict=True):
+    for rank, hit, i, sentence, passage_terms in rows:
+        context = contexts[hit.article.id][i]
         context_terms = terms(context)
         out.append(Candidate(
             question=question, language=language, hit=hit, rank=rank, top_score=top, index=i,
             sentence=sentence, text=hit.article.text[sentence.start:sentence.end], context=context,
-            similarity=float(similarity), view=views[hit.article.id], context_terms=context_terms,
-            passage_terms=passage_terms | context_terms))
+            similarity=float(similarity[hit.article.id][i]), view=views[hit.article.id],
+            context_terms=context_terms, passage_terms=passage_terms | context_terms))
     return out
 
 
 def score_sentences(question: Question, language: QuestionLanguage, hits: list[Hit],
-                    embedder: MiniLM, scorer: Scorer) -> list[ScoredSentence]:
+                    embedder: MiniLM, store: Store, scorer: Scorer) -> list[ScoredSentence]:
     """Every sentence of the hits' passages, scored by the fitted model, best first."""
-    found = candidates(question, language, hits, embedder)
+    found = candidates(question, language, hits, embedder, store)
     probabilities = scorer.probabilities(found)
     pool = [ScoredSentence(c.hit, Span(c.sentence.start, c.sentence.end), c.text, float(p),
                        asked_entity(c)) for c, p in zip(found, probabilities, strict=True)]

@@ -171,7 +171,8 @@ class Assistant:
         retrieved = time.perf_counter()
         yield Event("sources", passages=passages, condensed_question=asked)
         # every qualifying sentence, scored once for the quotes and the LLM's context alike
-        pool = score_sentences(analysed, reading.language, hits, self.embedder, self.scorer)
+        pool = score_sentences(analysed, reading.language, hits, self.embedder, self.store,
+                               self.scorer)
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
@@ -250,7 +251,7 @@ class Assistant:
         the question, best first (what the answer and the LLM's context are chosen from)."""
         reading = self.read(question)
         return score_sentences(reading.question, reading.language, self.passages(reading, k),
-                               self.embedder, self.scorer)
+                               self.embedder, self.store, self.scorer)
 
     def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
                   ) -> tuple[str, str | None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -355,15 +356,27 @@ def _with_names(question: Question, names: set[str]) -> Question:
     return replace(question, names=question.names | names)
 
 
+@lru_cache(maxsize=4096)
+def _sentence_terms(article_id: str, text: str, spans: tuple[tuple[int, int], ...]) -> list[set[str]]:
+    return [terms(text[start:end]) for start, end in spans]
+
+
+@lru_cache(maxsize=4096)
+def _article_terms(article_id: str, title: str, text: str) -> set[str]:
+    return terms(f"{title}\n{text}")
+
+
 def article_view(question: Question, article: Article) -> ArticleView:
-    """What features read about an article for this question, computed once."""
-    sentence_terms = [terms(article.text[s.start:s.end]) for s in article.sentences]
+    """What features read about an article for this question (the terms of its sentences are
+    computed once per article and process)."""
+    sentence_terms = _sentence_terms(article.id, article.text,
+                                     tuple((s.start, s.end) for s in article.sentences))
     n = max(len(sentence_terms), 1)
     rarity = {t: math.log(1 + n / (1 + sum(t in s for s in sentence_terms)))
               for t in question.key_terms}
     return ArticleView(
         article=article,
-        terms=terms(f"{article.title}\n{article.text}"),
+        terms=_article_terms(article.id, article.title, article.text),
         sentence_terms=sentence_terms,
         speakers=speaker_terms(n for s in article.sentences for n in s.speakers),
         rarity=rarity,

@@ -13,6 +13,7 @@ from .chunking import split_passages
 from .embedding import MiniLM
 from .errors import ArticleError
 from .store import Manifest, Store
+from .text import sentence_contexts
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -61,7 +62,7 @@ def ingest(
     wanted = signature(embedder, passage_tokens)
     if manifest.articles and manifest.signature != wanted:
         if {**manifest.signature, **_analysis_versions()} == wanted:
-            _reanalyse(manifest, store)  # only the who-said-what rules changed
+            _reanalyse(manifest, store, embedder)  # only the who-said-what rules changed
         else:
             store.reset()  # built with another model or passage size: rebuild from scratch
             manifest = Manifest()
@@ -116,6 +117,14 @@ def _analysis_versions() -> dict:
     return {"speech": speech.VERSION, "language": language.VERSION}
 
 
+def _store_analysis(article: Article, store: Store, embedder: MiniLM) -> Article:
+    """Analyse the article's sentences, embed each (with the sentences it leans on), store both."""
+    article = article.model_copy(update={"sentences": analyse_sentences(article.text)})
+    store.save_sentence_vectors(article.id, embedder.embed(sentence_contexts(article)))
+    store.save_article(article)
+    return article
+
+
 def analyse_sentences(text: str) -> tuple[Sentence, ...]:
     """Each sentence of an article with who speaks in it and the entities the model found."""
     sentences = speech.analyse(text)
@@ -123,12 +132,11 @@ def analyse_sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(s.model_copy(update={"entities": e}) for s, e in zip(sentences, entities, strict=True))
 
 
-def _reanalyse(manifest: Manifest, store: Store) -> None:
+def _reanalyse(manifest: Manifest, store: Store, embedder: MiniLM) -> None:
     """Find the speakers of every stored article again; passages and vectors stay as they are.
     The manifest keeps its old signature until all are done, so a crash means starting over."""
     for article_id in sorted(manifest.article_ids):
-        article = store.article(article_id)
-        store.save_article(article.model_copy(update={"sentences": analyse_sentences(article.text)}))
+        _store_analysis(store.article(article_id), store, embedder)
     manifest.signature = {**manifest.signature, **_analysis_versions()}
     store.save_manifest(manifest)
 
@@ -151,11 +159,10 @@ def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder
         report.unchanged.append(article.title)
         return
     if article.id not in manifest.article_ids:  # the same text may already be in under a key
-        article = article.model_copy(update={"sentences": analyse_sentences(article.text)})
+        article = _store_analysis(article, store, embedder)
         passages = split_passages(article, embedder.count_tokens, passage_tokens)
         # The title gives each passage its context ("Campbell" may only be in the headline).
         vectors = embedder.embed([f"{article.title}\n{p.text}" for p in passages])
-        store.save_article(article)
         store.add_passages(article, passages, vectors)
         report.passages += len(passages)
     manifest.articles[article.key] = {

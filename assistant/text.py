@@ -420,6 +420,22 @@ def leans_on_previous(sentence: str, previous: str) -> bool:
     return starts_with_pronoun(sentence) or (sentence[:1] in "“\"‘" and not is_direct(previous))
 
 
+def sentence_contexts(article) -> list[str]:
+    """Each sentence of ``article.sentences`` with the ones before it that it leans on ("He
+    said ...", a quotation continued), up to two back: they name who "he" is. What a sentence
+    is embedded as."""
+    text, spans = article.text, article.sentences
+    out = []
+    for index in range(len(spans)):
+        start = index
+        while start > 0 and index - start < 2 and leans_on_previous(
+                text[spans[start].start:spans[start].end],
+                text[spans[start - 1].start:spans[start - 1].end]):
+            start -= 1
+        out.append(" ".join(text[s.start:s.end] for s in spans[start:index + 1]))
+    return out
+
+
 _PEOPLE = frozenset(stem(w) for w in "people persons men women children residents citizens".split())
 _COUNTRIES = frozenset(_DEMONYMS.values())  # what a people word ("Australians") stems to
 

@@ -89,7 +89,8 @@ def build(files: list[str], settings: Settings) -> list[Question]:
             gold = corpus.gold(item)
             reading = assistant.read(item.question, [Turn(t.question, t.answer) for t in item.history])
             hits = assistant.passages(reading)
-            found = candidates(reading.question, reading.language, hits, assistant.embedder)
+            found = candidates(reading.question, reading.language, hits, assistant.embedder,
+                               assistant.store)
             labels = [_right(item, gold, c) for c in found]
             out.append(Question(item.id, name, f"{items[0].corpus}:{stories[item.id]}",
                                 item.answerable, table(found), np.array(labels, dtype=float)))
