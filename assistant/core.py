@@ -23,7 +23,7 @@ from .ingest import IngestReport, Progress, ingest, remove
 from .language import QuestionLanguage, analyse_question
 from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
-from .scorer import Scorer, default_scorer
+from .scorer import Scorer, default_ranker, default_scorer
 from .settings import Settings
 from .store import Store
 from .terms import terms
@@ -73,7 +73,7 @@ class Assistant:
     @cached_property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.settings.candidates,
-                         self.settings.passage_tokens)
+                         self.settings.passage_tokens, default_ranker())
 
     def has_index(self) -> bool:
         return bool(self.store.load_manifest().articles)
@@ -243,7 +243,8 @@ class Assistant:
 
     def passages(self, reading: Reading, k: int | None = None) -> list[Hit]:
         """The second stage: the passages that best match the question, best first."""
-        hits = self.retriever.search(reading.question, k or self.settings.top_k, reading.filters)
+        hits = self.retriever.search(reading.question, k or self.settings.top_k, reading.filters,
+                                     reading.language)
         return newest_first(hits) if reading.scope.latest else hits
 
     def sentences(self, question: str, k: int | None = None) -> list[ScoredSentence]:

@@ -13,12 +13,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .articles import Article, Sentence
 from .language import QuestionLanguage
-from .retrieval import Hit
+
+if TYPE_CHECKING:
+    from .retrieval import Hit
+from .chunking import Passage
 from .terms import stem, terms
 from .text import (
     Question,
@@ -381,3 +385,98 @@ def article_view(question: Question, article: Article) -> ArticleView:
         speakers=speaker_terms(n for s in article.sentences for n in s.speakers),
         rarity=rarity,
     )
+
+
+# ------------------------------------------------------------------ passages (retrieval)
+
+@dataclass(frozen=True)
+class PassageCandidate:
+    """A passage the dense or the BM25 search proposed, with what its features read."""
+
+    question: Question
+    language: QuestionLanguage
+    passage: Passage
+    article: Article
+    dense: float  # cosine of question and passage embeddings
+    lexical: float  # BM25 over the best BM25 score for this question
+    terms: set[str]  # of the article's title and the passage
+
+    @property
+    def sentences(self) -> list[Sentence]:
+        return [s for s in self.article.sentences
+                if self.passage.start <= s.start and s.end <= self.passage.end]
+
+
+def p_dense(c: PassageCandidate) -> float:
+    return c.dense
+
+
+def p_bm25(c: PassageCandidate) -> float:
+    return c.lexical
+
+
+def p_coverage(c: PassageCandidate) -> float:
+    """The question's key terms in the headline and the passage."""
+    return coverage(c.question, c.terms)
+
+
+def p_names(c: PassageCandidate) -> float:
+    names = c.question.names
+    return len(names & c.terms) / len(names) if names else 0.0
+
+
+def p_speaker_speaks(c: PassageCandidate) -> float:
+    """"What did X say": X speaks in the passage."""
+    q = c.question
+    return float(bool(q.speaker) and any(is_person(q.speaker, n) for s in c.sentences
+                                         for n in s.speakers))
+
+
+def p_speaker_quoted(c: PassageCandidate) -> float:
+    """... in their own words, not the lead's paraphrase."""
+    q = c.question
+    text = c.article.text
+    return float(bool(q.speaker) and any(
+        is_direct(text[s.start:s.end]) and any(is_person(q.speaker, n) for n in s.speakers)
+        for s in c.sentences))
+
+
+def p_asked_entity(c: PassageCandidate) -> float:
+    """A sentence of it names an entity of the asked kind that the question does not."""
+    labels = c.language.labels
+    if not labels:
+        return 0.0
+    asked = c.question.text.lower()
+    text = c.article.text
+    return float(any(e.label in labels and text[e.start:e.end].lower() not in asked
+                     for s in c.sentences for e in s.entities))
+
+
+def p_rule_typed(c: PassageCandidate) -> float:
+    """The rules' reading: how plainly a sentence of it holds an answer of the asked type."""
+    if not c.question.wants:
+        return 0.0
+    text = c.article.text
+    return max((answer_evidence(c.question, text[s.start:s.end]) for s in c.sentences), default=0.0)
+
+
+PASSAGE_FEATURES: dict[str, Callable[[PassageCandidate], float]] = {f.__name__: f for f in (
+    p_dense, p_bm25, p_coverage, p_names, p_speaker_speaks, p_speaker_quoted, p_asked_entity,
+    p_rule_typed,
+)}
+PASSAGE_RELATIVE = ("p_dense", "p_coverage")
+
+
+def passage_column_names() -> list[str]:
+    return [*PASSAGE_FEATURES, *(f"{n}_vs_best" for n in PASSAGE_RELATIVE)]
+
+
+def passage_table(candidates: list[PassageCandidate], names: list[str] | None = None) -> np.ndarray:
+    """The feature matrix of one question's candidate passages (as ``table`` for sentences)."""
+    names = names or passage_column_names()
+    if not candidates:
+        return np.zeros((0, len(names)))
+    columns = {n: np.array([f(c) for c in candidates], dtype=float) for n, f in PASSAGE_FEATURES.items()}
+    for n in PASSAGE_RELATIVE:
+        columns[f"{n}_vs_best"] = columns[n] - columns[n].max()
+    return np.stack([columns[n] for n in names], axis=1)

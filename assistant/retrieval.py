@@ -4,9 +4,9 @@ Both lists give candidates; each candidate is then scored on every signal at onc
 similarity to the question, its BM25 score (scaled by the best of this question), how much of the
 question's key terms and names its headline and text cover, and, for "what did X say", whether X
 speaks in it, and in their own words (the quotes, not the lead's paraphrase of them), and
-whether it holds an answer of the asked type (a date for "when", a number for "how many"). Tuned
-weights on the eval datasets (evals/README.md), not rank fusion: a naive reciprocal-rank fusion
-only matched BM25 alone here.
+whether it holds an entity of the asked kind (a date for "when", a number for "how many"). The
+weights are fitted on training questions (``evals/fit.py`` writes ``assistant/data/ranker.json``),
+not rank fusion: a naive reciprocal-rank fusion only matched BM25 alone here.
 """
 
 from __future__ import annotations
@@ -19,16 +19,12 @@ import numpy as np
 from .articles import Article
 from .chunking import Passage, split_passages
 from .embedding import MiniLM
+from .features import PassageCandidate, passage_table
+from .language import QuestionLanguage, analyse_question
+from .scorer import LinearModel
 from .store import Store
 from .terms import terms
-from .text import Question, answer_evidence, coverage, is_direct, is_person
-
-BM25_WEIGHT = 0.35
-LEXICAL_WEIGHT = 0.35
-NAME_WEIGHT = 0.15
-SPEAKER_WEIGHT = 0.15
-QUOTE_WEIGHT = 0.2  # ... and more where X speaks in their own words, not the lead's paraphrase
-TYPE_WEIGHT = 0.3  # a sentence holds an answer of the asked type: a date for "on what date"
+from .text import Question
 
 
 @dataclass(frozen=True)
@@ -71,34 +67,33 @@ class Hit:
     lexical: float = 0.0  # BM25 score over the best BM25 score for this question
 
 
-def _answer_signals(question: Question, article: Article, passage: Passage
-                    ) -> tuple[bool, bool, float]:
-    """Whether X of "what did X say" speaks in the passage, whether in their own words, and
-    how plainly a sentence of it holds an answer of the asked type (``answer_evidence``)."""
-    speaks = quotes = False
-    typed = 0.0
-    for s in article.sentences:
-        if passage.start <= s.start and s.end <= passage.end:
-            text = article.text[s.start:s.end]
-            if any(is_person(question.speaker, name) for name in s.speakers):
-                speaks = True
-                quotes = quotes or is_direct(text)
-            if question.wants:
-                typed = max(typed, answer_evidence(question, text))
-    return speaks, quotes, typed
-
-
 class Retriever:
-    def __init__(self, store: Store, embedder: MiniLM, candidates: int, passage_tokens: int) -> None:
+    def __init__(self, store: Store, embedder: MiniLM, candidates: int, passage_tokens: int,
+                 ranker: LinearModel) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.passage_tokens = passage_tokens
+        self.ranker = ranker
 
     def split(self, article: Article) -> list[Passage]:
         return split_passages(article, self.embedder.count_tokens, self.passage_tokens)
 
-    def search(self, question: Question, k: int, filters: Filters | None = None) -> list[Hit]:
+    def search(self, question: Question, k: int, filters: Filters | None = None,
+               language: QuestionLanguage | None = None) -> list[Hit]:
+        """The ``k`` best passages: candidates from both searches, ranked by the fitted ranker,
+        one printing per story."""
+        found = self.candidates_for(question, filters, language)
+        probabilities = self.ranker.predict(passage_table(found, list(self.ranker.features)))
+        hits = [Hit(c.passage, c.article, float(p), c.dense, c.lexical)
+                for c, p in zip(found, probabilities, strict=True)]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return collapse_copies(hits, self.store.duplicates())[:k]
+
+    def candidates_for(self, question: Question, filters: Filters | None = None,
+                       language: QuestionLanguage | None = None) -> list[PassageCandidate]:
+        """Every passage the dense or the BM25 search proposes, with its features' inputs."""
+        language = language or analyse_question(question.text)
         manifest = self.store.require()
         visible = manifest.article_ids  # an unfinished ingest's passages are not committed yet
         where = None
@@ -124,20 +119,13 @@ class Retriever:
             missing = [pid for pid in top if pid not in found]
             for passage, dense in self._dense_scores(missing, vector):
                 found[passage.id] = (passage, dense)
-        hits = []
+        out = []
         for pid, (passage, dense) in found.items():
             article = self.store.article(passage.article_id)
-            context = terms(f"{article.title}\n{passage.text}")
-            names = (len(question.names & context) / len(question.names)) if question.names else 0
-            lex = _scaled(lexical, pid, bm25, best)
-            speaks, quotes, typed = _answer_signals(question, article, passage)
-            score = (dense + BM25_WEIGHT * lex + LEXICAL_WEIGHT * coverage(question, context)
-                     + NAME_WEIGHT * names + SPEAKER_WEIGHT * speaks + QUOTE_WEIGHT * quotes
-                     + TYPE_WEIGHT * typed)
-            hits.append(Hit(passage, article, score, dense, lex))
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return collapse_copies(hits, self.store.duplicates())[:k]
-
+            out.append(PassageCandidate(question, language, passage, article, dense,
+                                        _scaled(lexical, pid, bm25, best),
+                                        terms(f"{article.title}\n{passage.text}")))
+        return out
 
     def _dense_scores(self, ids: list[str], vector: np.ndarray) -> list[tuple[Passage, float]]:
         """Cosine similarity of passages BM25 found and the dense search did not."""

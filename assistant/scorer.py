@@ -1,8 +1,11 @@
-"""The fitted answer scorer: the probability that a candidate sentence answers the question.
+"""The fitted models of the answer stage, read from package data written by ``evals/fit.py``.
 
-A logistic model over ``features.table``: its weights, the standardisation of each feature and
-the refusal threshold are fitted by ``evals/fit.py`` and read from ``assistant/data/scorer.json``.
-Nothing here is set by hand.
+- ``ranker.json``: how retrieval orders candidate passages (a logistic model over
+  ``features.passage_table``: the probability that a passage holds the answer).
+- ``scorer.json``: the probability that a sentence answers the question (over
+  ``features.table``), with the refusal threshold and what a further quote needs.
+
+Every weight, standardisation and threshold is fitted; nothing here is set by hand.
 """
 
 from __future__ import annotations
@@ -15,46 +18,73 @@ from importlib import resources
 import numpy as np
 
 from .errors import AssistantError
-from .features import Candidate, column_names, table
-
-WEIGHTS = "scorer.json"
 
 
 @dataclass(frozen=True)
-class Scorer:
+class LinearModel:
+    """A logistic model over named feature columns."""
+
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
-    threshold: float  # refuse when the best candidate's probability is below this
-    second: float  # a further quote needs at least this probability
 
     @classmethod
-    def from_dict(cls, data: dict) -> Scorer:
-        unknown = set(data["features"]) - set(column_names())
+    def from_dict(cls, data: dict, known: list[str], name: str) -> LinearModel:
+        unknown = set(data["features"]) - set(known)
         if unknown:
-            raise AssistantError(f"{WEIGHTS} names features the code lacks: {sorted(unknown)}; "
+            raise AssistantError(f"{name} names features the code lacks: {sorted(unknown)}; "
                                  f"re-run `python evals/fit.py`.")
         return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]),
-                   np.array(data["coef"]), float(data["intercept"]), float(data["threshold"]),
-                   float(data.get("second", data["threshold"])))
-
-    def probabilities(self, candidates: list[Candidate]) -> np.ndarray:
-        if not candidates:
-            return np.zeros(0)
-        return self.predict(table(candidates, list(self.features)))
+                   np.array(data["coef"]), float(data["intercept"]))
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """The probability for each row of ``matrix`` (columns in ``features`` order)."""
+        if not len(matrix):
+            return np.zeros(0)
         z = ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
 
+@dataclass(frozen=True)
+class Scorer:
+    """The sentence model and the decisions fitted with it."""
+
+    model: LinearModel
+    threshold: float  # refuse when the best sentence's probability is below this
+    second: float  # a further quote needs at least this probability
+
+    def probabilities(self, candidates) -> np.ndarray:
+        from .features import table
+
+        return self.model.predict(table(candidates, list(self.model.features)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scorer:
+        from .features import column_names
+
+        return cls(LinearModel.from_dict(data, column_names(), "scorer.json"),
+                   float(data["threshold"]), float(data.get("second", data["threshold"])))
+
+
+def _load(name: str) -> dict:
+    try:
+        text = resources.files("assistant").joinpath("data", name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise AssistantError(f"No fitted weights ({name}); run `python evals/fit.py`.") from exc
+    return json.loads(text)
+
+
 @lru_cache(maxsize=1)
 def default_scorer() -> Scorer:
-    """The weights shipped in the package (``assistant/data/scorer.json``)."""
-    try:
-        text = resources.files("assistant").joinpath("data", WEIGHTS).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise AssistantError(f"No fitted weights ({WEIGHTS}); run `python evals/fit.py`.") from exc
-    return Scorer.from_dict(json.loads(text))
+    """The sentence scorer shipped in the package (``assistant/data/scorer.json``)."""
+    return Scorer.from_dict(_load("scorer.json"))
+
+
+@lru_cache(maxsize=1)
+def default_ranker() -> LinearModel:
+    """The passage ranker shipped in the package (``assistant/data/ranker.json``)."""
+    from .features import passage_column_names
+
+    return LinearModel.from_dict(_load("ranker.json"), passage_column_names(), "ranker.json")

@@ -1,6 +1,6 @@
 """Fit the answer scorer: every weight and the refusal threshold, from training questions.
 
-    python evals/fit.py                 # fit, print weights and figures, write assistant/data/scorer.json
+    python evals/fit.py                 # fit, print weights and figures, write assistant/data/*.json
     python evals/fit.py --dry-run       # the same figures, nothing written
 
 For every question of the training sets the assistant reads the question, retrieves its passages
@@ -36,12 +36,14 @@ sys.path.insert(0, str(ROOT))
 from assistant.answering import candidates  # noqa: E402
 from assistant.chat import Turn  # noqa: E402
 from assistant.evaluation import Item, _overlaps, load_dataset, normalise, open_corpus  # noqa: E402
-from assistant.features import column_names, table  # noqa: E402
+from assistant.features import column_names, passage_column_names, passage_table, table  # noqa: E402
+from assistant.retrieval import Retriever  # noqa: E402
+from assistant.scorer import LinearModel  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 EVALS = ROOT / "evals"
 CACHE = EVALS / ".cache"
-OUT = ROOT / "assistant" / "data" / "scorer.json"
+OUT = ROOT / "assistant" / "data"
 TRAIN = ["lee.jsonl", "seed_articles.jsonl", "lee_refusal_dev.jsonl", "lee_train.jsonl",
          "seed_train.jsonl"]
 DEV = ["lee_dev.jsonl"]
@@ -74,6 +76,74 @@ def story_of(items: list[Item]) -> dict[str, str]:
     return out
 
 
+_CORPORA: dict[str, object] = {}
+
+
+def corpus_for(name: str, settings: Settings):
+    """The dataset corpus's cached index, opened once; its retriever ranks with ``RANKER[0]``."""
+    if name not in _CORPORA:
+        corpus = open_corpus(name, settings, CACHE)
+        a = corpus.assistant
+        a.__dict__["retriever"] = Retriever(a.store, a.embedder, a.settings.candidates,
+                                            a.settings.passage_tokens, RANKER[0])
+        _CORPORA[name] = corpus
+    return _CORPORA[name]
+
+
+RANKER: list[LinearModel | None] = [None]  # the ranker being fitted, shared by every corpus
+
+
+def build_passages(files: list[str], settings: Settings) -> list[Question]:
+    """Per question: every candidate passage's features, labelled by whether it holds at least
+    half of a gold quote (the harness's passage hit)."""
+    out: list[Question] = []
+    for name in files:
+        path = EVALS / name
+        if not path.exists():
+            continue
+        items = load_dataset(path)
+        corpus = corpus_for(items[0].corpus, settings)
+        stories = story_of(items)
+        for item in items:
+            if not item.answerable:
+                continue
+            gold = corpus.gold(item)
+            reading = corpus.assistant.read(item.question,
+                                            [Turn(t.question, t.answer) for t in item.history])
+            found = corpus.assistant.retriever.candidates_for(reading.question, reading.filters,
+                                                              reading.language)
+            labels = [any(_overlaps(c.article.id, c.passage.start, c.passage.end, g) for g in gold)
+                      for c in found]
+            out.append(Question(item.id, name, f"{items[0].corpus}:{stories[item.id]}", True,
+                                passage_table(found), np.array(labels, dtype=float)))
+    return out
+
+
+def fit_ranker(questions: list[Question]) -> tuple[LinearModel, dict]:
+    """The passage ranker: the regularisation with the best cross-validated hit@1 (then MRR)."""
+    def ranks(probabilities: list[np.ndarray]) -> list[int | None]:
+        out = []
+        for q, p in zip(questions, probabilities, strict=True):
+            order = np.argsort(-p)
+            out.append(next((i + 1 for i, j in enumerate(order) if q.y[j]), None))
+        return out
+
+    results = {}
+    for c in C_GRID:
+        found = ranks(cross_validate(questions, c))
+        results[c] = (sum(r == 1 for r in found) / len(found),
+                      sum(1 / r for r in found if r) / len(found))
+        print(f"  ranker C={c}: cross-validated hit@1 {results[c][0]:.3f}, MRR {results[c][1]:.3f}")
+    c = max(results, key=lambda k: results[k])
+    mean, scale, coef, intercept = fit(questions, c)
+    names = passage_column_names()
+    print(f"Ranker weights (C={c}):")
+    for name, w in sorted(zip(names, coef, strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:28s} {w:+.3f}")
+    model = LinearModel(tuple(names), mean, scale, coef, intercept)
+    return model, {"C": c, "hit@1": round(results[c][0], 3), "mrr": round(results[c][1], 3)}
+
+
 def build(files: list[str], settings: Settings) -> list[Question]:
     out: list[Question] = []
     for name in files:
@@ -81,7 +151,8 @@ def build(files: list[str], settings: Settings) -> list[Question]:
         if not path.exists():
             continue
         items = load_dataset(path)
-        corpus = open_corpus(items[0].corpus, settings, CACHE)
+        corpus = corpus_for(items[0].corpus, settings)
+        corpus.assistant.retriever.ranker = RANKER[0]
         assistant = corpus.assistant
         stories = story_of(items)
         started = time.perf_counter()
@@ -218,18 +289,40 @@ def cross_validate(questions: list[Question], c: float) -> list[np.ndarray]:
     return probabilities
 
 
+def _print_misses(questions: list[Question], rows: list[tuple], threshold: float, n: int) -> None:
+    """Training questions the cross-validated model gets wrong (never the dev or blind sets)."""
+    shown = 0
+    for q, r in zip(questions, rows, strict=True):
+        wrong = (r[0] and not (r[1] >= threshold and r[2])) or (not r[0] and r[1] >= threshold)
+        if wrong and shown < n:
+            print(f"  miss {q.source}:{q.id} answerable={q.answerable} best p={r[1]:.2f} right={r[2]}")
+            shown += 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--drop", default="", help="comma-separated features to leave out (ablation)")
+    parser.add_argument("--misses", type=int, default=0,
+                        help="print this many cross-validated misses of the TRAINING questions")
     parser.add_argument("--blind", action="store_true",
                         help="also print the blind sets' aggregate figures (never used to choose)")
     args = parser.parse_args()
     settings = Settings(llm="none")
-    print("Reading the training questions ...", flush=True)
+    print("Passages: reading the training questions ...", flush=True)
+    dev_stories = {q.story for q in build_passages(DEV, settings)}
+    passages = [q for q in build_passages(TRAIN, settings) if q.story not in dev_stories]
+    print(f"{len(passages)} answerable training questions")
+    RANKER[0], ranker_cv = fit_ranker(passages)
+    print("Sentences: reading the training questions ...", flush=True)
     dev = build(DEV, settings)
-    dev_stories = {q.story for q in dev}
     train = [q for q in build(TRAIN, settings) if q.story not in dev_stories]
+    names = column_names()
+    keep = [i for i, n in enumerate(names) if n not in set(filter(None, args.drop.split(",")))]
+    names = [names[i] for i in keep]
+    for q in [*train, *dev]:
+        q.x = q.x[:, keep] if len(q.x) else np.zeros((0, len(keep)))
     print(f"{len(train)} training questions ({len({q.story for q in train})} stories), "
           f"{len(dev)} dev questions ({len(dev_stories)} stories)")
 
@@ -243,18 +336,21 @@ def main() -> None:
     _, threshold, cv_rows = results[c]
     second = best_second(cv_rows, threshold)
     params = fit(train, c)
-    names = column_names()
     print(f"\nWeights (C={c}; per standard deviation of each feature):")
     for name, w in sorted(zip(names, params[2], strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:28s} {w:+.3f}")
     print(f"  {'(intercept)':28s} {params[3]:+.3f}")
     print(f"threshold {threshold}, second quote {second}")
 
-    report = {"cross_validated": figures(cv_rows, threshold, second)}
+    if args.misses:
+        _print_misses(train, results[c][2], threshold, args.misses)
+    report = {"ranker_cross_validated": ranker_cv, "cross_validated": figures(cv_rows, threshold, second)}
     if dev:
         report["dev"] = figures(outcomes(dev, [predict(params, q.x) for q in dev]), threshold, second)
     for name in BLIND if args.blind else []:
         blind = build([name], settings)
+        for q in blind:
+            q.x = q.x[:, keep] if len(q.x) else np.zeros((0, len(keep)))
         if blind:
             report[name] = figures(outcomes(blind, [predict(params, q.x) for q in blind]),
                                    threshold, second)
@@ -272,9 +368,15 @@ def main() -> None:
                        "stories": len({q.story for q in train})},
         "figures": report,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"\nWrote {args.out.relative_to(ROOT)}")
+    ranker = RANKER[0]
+    ranker_data = {"features": list(ranker.features), "mean": ranker.mean.tolist(),
+                   "scale": ranker.scale.tolist(), "coef": ranker.coef.tolist(),
+                   "intercept": ranker.intercept, **ranker_cv,
+                   "trained_on": {"files": TRAIN, "questions": len(passages)}}
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, content in (("ranker.json", ranker_data), ("scorer.json", data)):
+        (args.out / name).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
+        print(f"Wrote {(args.out / name).relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
