@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -137,9 +137,7 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None
                  ) -> list[Hit]:
         """The ``k`` passages that best match the question, best first."""
-        filters, scope = self._filters(question.strip(), filters)
-        return self.retriever.search(analyse(scope.without(question.strip())),
-                                     k or self.settings.top_k, filters)
+        return self.passages(self.read(question, filters=filters), k)
 
     def ask(self, question: str, k: int | None = None, *, since: date | str | None = None,
             until: date | str | None = None, source: str | Sequence[str] | None = None,
@@ -238,7 +236,11 @@ class Assistant:
         filters, scope = self._filters(asked, filters)
         # "in April 2024" is answered by the filter; its words are not in the article text
         analysed = analyse(scope.without(asked))
-        return Reading(asked, analysed, analyse_question(analysed.text), filters, scope,
+        language = analyse_question(analysed.text)
+        # whose words are asked for, from the parse: "What did Kurt Campbell warn?"
+        analysed = replace(analysed, speaker=frozenset(terms(language.speaker or "")),
+                           asks_speech=analysed.asks_speech or language.reporting)
+        return Reading(asked, analysed, language, filters, scope,
                        [n for n in (notice, scope.note) if n])
 
     def passages(self, reading: Reading, k: int | None = None) -> list[Hit]:

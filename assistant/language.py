@@ -45,7 +45,7 @@ REPORTING_VERBS = frozenset("""
 say tell warn add argue urge claim insist note state suggest cite announce accuse describe comment
 reply respond stress label predict promise threaten deny admit explain report write ask confirm
 declare reveal vow pledge acknowledge concede estimate maintain call reject condemn criticise
-criticize defend believe think want
+criticize defend believe think want judge compare justify
 """.split())
 
 
@@ -103,6 +103,8 @@ class QuestionLanguage:
     lemmas: frozenset[str]  # lower-case lemmas of its content words
     reporting: bool  # asks what someone said ("What did X warn?", "according to X")
     focus: str | None  # the noun a "which"/"what" question asks about ("which ship" -> ship)
+    speaker: str | None = None  # whose words it asks for: "What did Kurt Campbell warn?" -> Kurt Campbell
+    names: tuple[str, ...] = ()  # the proper names it uses (entities and proper nouns)
 
 
 def analyse_question(text: str) -> QuestionLanguage:
@@ -110,12 +112,63 @@ def analyse_question(text: str) -> QuestionLanguage:
     doc = pipeline()(text)
     kind, focus = _kind(doc)
     content = [t for t in doc if not (t.is_stop or t.is_punct or t.is_space)]
-    reporting = any(t.lemma_.lower() in REPORTING_VERBS and t.pos_ in ("VERB", "AUX") for t in doc) \
-        or "according to" in text.lower()
+    verbs = [t for t in doc if t.lemma_.lower() in REPORTING_VERBS
+             and (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT")]  # "... Friedli reply" (tagged a noun)
+    according = [t for t in doc if t.lower_ == "according" and t.i + 1 < len(doc)
+                 and doc[t.i + 1].lower_ == "to"]
     return QuestionLanguage(
         text=text, kind=kind, labels=ANSWER_LABELS.get(kind, frozenset()),
         entities=tuple((e.text, e.label_) for e in doc.ents),
-        lemmas=frozenset(t.lemma_.lower() for t in content), reporting=reporting, focus=focus)
+        lemmas=frozenset(t.lemma_.lower() for t in content), reporting=bool(verbs or according),
+        focus=focus, speaker=_speaker(doc, verbs, according),
+        names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
+                                  + [t.text for t in doc if t.pos_ == "PROPN"])))
+
+
+# Entity labels that are quantities, not names
+_NOT_NAMES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+def _speaker(doc, verbs, according) -> str | None:
+    """Whose words a question asks for: the proper name in the subject of its reporting verb
+    ("What did Foreign Minister Alexander Downer say" -> Alexander Downer), or after "according
+    to". The last run of proper nouns, so a title or a "Westpac's" before it is left out."""
+    phrases = [_object_of(doc[t.i + 1]) for t in according]
+    # the reporting verb nearest the root: in "Who said Labor wants ...", "said"; its subject
+    # is the speaker, unless it is what is asked ("Who said", "Which official said": none given)
+    for verb in sorted(verbs, key=lambda v: len(list(v.ancestors))):
+        subject = [list(c.subtree) for c in verb.children if c.dep_ == "nsubj"]
+        if subject:
+            if any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in subject[0]):
+                return None
+            phrases.append(subject[0])
+            break
+    for tokens in phrases:
+        inside = {t.i for t in tokens}
+        people = [e for e in doc.ents if e.label_ == "PERSON" and e.start in inside]
+        if people:  # "Foreign Minister Alexander Downer": the person, not the title
+            return people[-1].text
+        runs: list[list] = [[]]
+        for token in tokens:
+            if _is_name(token) and not token.is_stop:
+                runs[-1].append(token)
+            elif runs[-1]:
+                runs.append([])
+        names = [r for r in runs if r]
+        if names:
+            last = names[-1]
+            return doc[last[0].i:last[-1].i + 1].text
+    return None
+
+
+def _is_name(token) -> bool:
+    """A proper noun, or a capitalised word that does not open the question: the tagger may
+    miss a name ("What did Costello say": tagged a noun)."""
+    return token.pos_ == "PROPN" or (token.is_title and token.i > 0)
+
+
+def _object_of(to) -> list:
+    return [t for c in to.children if c.dep_ == "pobj" for t in c.subtree]
 
 
 def _kind(doc) -> tuple[str | None, str | None]:

@@ -72,7 +72,8 @@ class Question:
     asks_warning: bool  # "what did X warn (about)?"
     wants: str | None  # "number", "time", "duration", "person", "place", "name", "degree" or None
     counted: str | None  # for "how many X": the stem of X
-    speaker: frozenset[str] = frozenset()  # "what did Kurt Campbell say": {"kurt", "campbell"}
+    # "what did Kurt Campbell say": {"kurt", "campbell"}, read off the parse (Assistant.read)
+    speaker: frozenset[str] = frozenset()
     focus: str | None = None  # "which airline", "the name of the nurse": the answer's own word
     money: bool = False  # "what salary", "how much compensation": an amount of money
     unit: str | None = None  # the asked form of a time or number: "clock", "date", "distance"...
@@ -149,7 +150,7 @@ def analyse(question: str) -> Question:
     subject = frozenset() if speech or wants not in ("time", "place", "name", "person") \
         else _asked_subject(question) & key - names
     return Question(question, frozenset(key), frozenset(names), bool(speech), warning, wants,
-                    counted, _asked_speaker(question) if speech else frozenset(), focus, money,
+                    counted, frozenset(), focus, money,
                     unit, scale, subject, _asked_slot(q) if wants else None,
                     _said_about(question) & key if speech else frozenset())
 
@@ -297,32 +298,6 @@ were are has have had will would can could should percentage number share
 """.split())
 _MONEY = re.compile(r"[$£€¥]\s?\d|\b\d[\d,.]*\s*(?:dollars?|pounds?|euros?|francs?|yen|cents?|"
                     r"million|billion)\b", re.IGNORECASE)
-
-
-_ASKED_SPEAKER = re.compile(
-    r"\b(?:did|does|do|has|have|had|will|would|is|was)\s+(?P<who>.+?)\s+(?:\w+ly\s+|first\s+|also\s+|actually\s+)?"
-    r"(?:say|said|tell|told|warn|add|argue|urge|claim|insist|note|state|suggest|cite|call|announce|"
-    r"accuse|describe|comment|reply|respond|stress|label|predict|promise|threaten|deny|admit|"
-    r"explain|think|believe|want|ask|saying|telling|warning|justify|judge|compare|defend|"
-    r"criticise|criticize|use)\b"
-    r"|\baccording to\s+(?P<who2>[^,?]+)")
-
-
-def _asked_speaker(question: str) -> frozenset[str]:
-    """The name in "What did <speaker> say ...?" / "... according to <speaker>?": its last run
-    of capitalised words, so "British Antarctic Survey scientist David Vaughan" is Vaughan,
-    not the survey."""
-    match = _ASKED_SPEAKER.search(question)
-    if not match:
-        return frozenset()
-    phrase = match.group("who") or match.group("who2")
-    runs: list[list[str]] = [[]]
-    for t in re.findall(r"[A-Za-z][A-Za-z'’]*|,", phrase):  # a comma ends a run too
-        if t[0].isupper() and t.lower() not in STOPWORDS | TITLES:
-            runs[-1].append(stem(t))
-        elif runs[-1]:
-            runs.append([])
-    return frozenset(next((r for r in reversed(runs) if r), []))
 
 
 TITLES = frozenset("""

@@ -45,9 +45,16 @@ def test_which_asks_for_a_name():
     assert answer_evidence(question, "A trawler was towed into port.") == 0.0
 
 
-def test_words_of_someone_are_asked_without_a_speech_verb():
-    question = analyse("What comparison did the mayor, Jane Roe, use about the delays?")
-    assert question.asks_speech and question.speaker == {"jan", "roe"}  # stemmed
+def test_whose_words_are_asked_is_read_off_the_parse():
+    from assistant.language import analyse_question
+
+    assert analyse_question("What did the mayor, Jane Roe, say about the delays?").speaker == "Jane Roe"
+    assert analyse_question("According to Jane Roe, why was the levy raised?").speaker == "Jane Roe"
+    # the person, not the title before the name
+    assert analyse_question("What did Foreign Minister Alexander Downer warn?").speaker == "Alexander Downer"
+    # "Who said ...", "Which official said ...": the speaker is what is asked, none is given
+    assert analyse_question("Who said Labor wants the new powers examined?").speaker is None
+    assert analyse_question("Which union official said members would strike?").speaker is None
     assert analyse("How did Jane Roe justify the levy?").asks_speech
 
 
