@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from .articles import Article
 from .chunking import Span
 from .contracts import Citation, make_citation
@@ -53,13 +55,15 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
     if not rows:
         return []
     asked = embedder.embed_one(question.text)
-    contexts, similarity = {}, {}
+    core = embedder.embed_one(" ".join(language.core)) if language.core else None
+    contexts, similarity, core_similarity = {}, {}, {}
     for article_id, article in {hit.article.id: hit.article for hit in hits}.items():
         contexts[article_id] = sentence_contexts(article)
         vectors = store.sentence_vectors(article_id)
         if vectors is None or len(vectors) != len(article.sentences):  # stored before vectors were
             vectors = embedder.embed(contexts[article_id])
         similarity[article_id] = vectors @ asked
+        core_similarity[article_id] = vectors @ core if core is not None else np.zeros(len(vectors))
     top = hits[0].score
     out = []
     for rank, hit, i, sentence, passage_terms in rows:
@@ -68,7 +72,8 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
         out.append(Candidate(
             question=question, language=language, hit=hit, rank=rank, top_score=top, index=i,
             sentence=sentence, text=hit.article.text[sentence.start:sentence.end], context=context,
-            similarity=float(similarity[hit.article.id][i]), view=views[hit.article.id],
+            similarity=float(similarity[hit.article.id][i]),
+            core_similarity=float(core_similarity[hit.article.id][i]), view=views[hit.article.id],
             context_terms=context_terms, passage_terms=passage_terms | context_terms))
     return out
 

@@ -65,6 +65,7 @@ class Candidate:
     text: str
     context: str  # the sentence with the ones before it that it leans on ("He said ...")
     similarity: float  # cosine of question and context embeddings
+    core_similarity: float  # cosine of the question's main-clause words and the context
     view: ArticleView
     context_terms: set[str]
     passage_terms: set[str]
@@ -74,6 +75,11 @@ class Candidate:
 
 def cosine(c: Candidate) -> float:
     return c.similarity
+
+
+def core_cosine(c: Candidate) -> float:
+    """How close the sentence is to what is asked about ("epicentre"), not to the whole question."""
+    return c.core_similarity
 
 
 def passage_dense(c: Candidate) -> float:
@@ -126,6 +132,34 @@ def rare_coverage(c: Candidate) -> float:
 def own_coverage(c: Candidate) -> float:
     """... in the sentence's own words only."""
     return _rare(c, c.view.sentence_terms[c.index], _asked_terms(c))
+
+
+def core_coverage(c: Candidate) -> float:
+    """The words of the question's main clause in the sentence ("Where was the *epicentre*
+    ...?"): what is asked about, not the words that only say which story it is."""
+    core = terms(" ".join(c.language.core))
+    return len(core & c.context_terms) / len(core) if core else 0.0
+
+
+def novelty(c: Candidate) -> float:
+    """The share of the sentence's own words the question does not use: an answer says
+    something new, a lead that restates the question does not."""
+    own = c.view.sentence_terms[c.index]
+    return len(own - c.question.key_terms - c.question.names) / len(own) if own else 0.0
+
+
+def coverage_and_novelty(c: Candidate) -> float:
+    """Both at once: on the asked subject, and saying more than the question."""
+    return sentence_coverage(c) * novelty(c)
+
+
+def coverage_and_entity(c: Candidate) -> float:
+    """On the asked subject, and naming an entity of the asked kind."""
+    return sentence_coverage(c) * asked_entity(c)
+
+
+def cosine_and_entity(c: Candidate) -> float:
+    return c.similarity * asked_entity(c)
 
 
 def passage_coverage(c: Candidate) -> float:
@@ -324,8 +358,9 @@ def document_statement(c: Candidate) -> float:
 Feature = Callable[[Candidate], float]
 
 FEATURES: dict[str, Feature] = {f.__name__: f for f in (
-    cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
-    sentence_words, rare_coverage, own_coverage, passage_coverage, sentence_coverage,
+    cosine, core_cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
+    sentence_words, rare_coverage, own_coverage, core_coverage, novelty, coverage_and_novelty,
+    coverage_and_entity, cosine_and_entity, passage_coverage, sentence_coverage,
     names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
     said_about, typed_question, asked_entity, entity_time, entity_number, entity_person,
     entity_place, entity_named, focus_with_entity, asked_entities, untyped_new_entity, entity_count,
@@ -335,7 +370,7 @@ FEATURES: dict[str, Feature] = {f.__name__: f for f in (
 )}
 # Features also given relative to the question's best candidate: a sentence is judged against
 # the others for the same question as well as on its own.
-RELATIVE = ("cosine", "rare_coverage", "own_coverage", "asked_entity")
+RELATIVE = ("cosine", "core_cosine", "rare_coverage", "own_coverage", "asked_entity", "core_coverage")
 
 
 def table(candidates: list[Candidate], names: list[str] | None = None) -> np.ndarray:

@@ -105,6 +105,9 @@ class QuestionLanguage:
     focus: str | None  # the noun a "which"/"what" question asks about ("which ship" -> ship)
     speaker: str | None = None  # whose words it asks for: "What did Kurt Campbell warn?" -> Kurt Campbell
     names: tuple[str, ...] = ()  # the proper names it uses (entities and proper nouns)
+    # the words of its main clause, what is asked about ("Where was the *epicentre* of the
+    # earthquake in the wheatbelt?"), apart from the words that only say which story it is
+    core: tuple[str, ...] = ()
 
 
 def analyse_question(text: str) -> QuestionLanguage:
@@ -120,7 +123,7 @@ def analyse_question(text: str) -> QuestionLanguage:
         text=text, kind=kind, labels=ANSWER_LABELS.get(kind, frozenset()),
         entities=tuple((e.text, e.label_) for e in doc.ents),
         lemmas=frozenset(t.lemma_.lower() for t in content), reporting=bool(verbs or according),
-        focus=focus, speaker=_speaker(doc, verbs, according),
+        focus=focus, speaker=_speaker(doc, verbs, according), core=_core(doc, focus),
         names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
                                   + [t.text for t in doc if t.pos_ == "PROPN"])))
 
@@ -159,6 +162,24 @@ def _speaker(doc, verbs, according) -> str | None:
             last = names[-1]
             return doc[last[0].i:last[-1].i + 1].text
     return None
+
+
+_CORE_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "attr", "acomp", "prt", "oprd", "dative"})
+
+
+def _core(doc, focus: str | None) -> tuple[str, ...]:
+    """The main clause's verb and the heads of its subject and object (not their modifiers),
+    and the asked noun: what the question asks about, not how it names the story."""
+    words = [t for t in doc if t.tag_ in ("WDT", "WP", "WP$", "WRB")]
+    wh = next((t for t in words if t.head.dep_ != "advcl"), words[0] if words else None)
+    verb = wh.head if wh is not None else next((t for t in doc if t.dep_ == "ROOT"), None)
+    while verb is not None and verb.pos_ not in ("VERB", "AUX") and verb.head.i != verb.i:
+        verb = verb.head
+    if verb is None:
+        return ()
+    core = [verb, *(c for c in verb.children if c.dep_ in _CORE_DEPS)]
+    out = [t.text for t in core if not (t.is_stop or t.is_punct or t.tag_ in ("WDT", "WP", "WP$", "WRB"))]
+    return tuple(dict.fromkeys([*out, *([focus] if focus else [])]))
 
 
 def _is_name(token) -> bool:
