@@ -17,7 +17,7 @@ export no_proxy := 127.0.0.1,localhost
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup browser run ingest test lint clean
+.PHONY: setup browser run ingest test lint fit clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ browser:
 test: setup browser
 	$(BIN)/ruff check assistant tests evals
 	$(BIN)/python -m pytest
+
+# Refit the answer stage's weights on the training questions (evals/fit.py); prints the
+# weights and the cross-validated and dev figures, writes assistant/data/{ranker,scorer}.json.
+fit: setup
+	$(BIN)/python evals/fit.py
 
 lint: setup
 	$(BIN)/ruff check assistant tests evals
