@@ -210,6 +210,13 @@ def said_about(c: Candidate) -> float:
 
 # ------------------------------------------------------------------ the kind of answer
 
+def _new_entities_spans(c: Candidate, labels: frozenset[str]) -> list[tuple[int, int]]:
+    asked = c.question.text.lower()
+    text = c.view.article.text
+    return [(e.start, e.end) for e in c.sentence.entities
+            if e.label in labels and text[e.start:e.end].lower() not in asked]
+
+
 def _new_entities(c: Candidate, labels: frozenset[str] | None = None) -> list[str]:
     asked = c.question.text.lower()
     out = []
@@ -256,6 +263,23 @@ def entity_place(c: Candidate) -> float:
 def entity_named(c: Candidate) -> float:
     """"Which ship", "what salary": some entity the question does not name."""
     return _kind_entity(c, ("name",))
+
+
+def counted_number(c: Candidate) -> float:
+    """"How many crew": a number the question does not give, just before the counted noun or
+    a word for it ("six of the 15 crew", "1,570 people")."""
+    if c.language.kind not in ("count", "amount") or not c.language.focus:
+        return 0.0
+    counted = stem(c.language.focus)
+    text = c.view.article.text
+    numbers = _new_entities_spans(c, frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}))
+    return float(any(counted in terms(text[end:end + 40]) for _, end in numbers))
+
+
+def degree_word(c: Candidate) -> float:
+    """"How open are ...": the sentence uses the asked adjective."""
+    return float(c.language.kind == "degree" and bool(c.language.focus)
+                 and stem(c.language.focus) in c.view.sentence_terms[c.index])
 
 
 def focus_with_entity(c: Candidate) -> float:
@@ -363,7 +387,8 @@ FEATURES: dict[str, Feature] = {f.__name__: f for f in (
     coverage_and_entity, cosine_and_entity, passage_coverage, sentence_coverage,
     names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
     said_about, typed_question, asked_entity, entity_time, entity_number, entity_person,
-    entity_place, entity_named, focus_with_entity, asked_entities, untyped_new_entity, entity_count,
+    entity_place, entity_named, focus_with_entity, counted_number, degree_word, asked_entities,
+    untyped_new_entity, entity_count,
     focus_mentioned, rule_type, rule_evidence, fills_asked_slot, speech, asks_speech,
     asked_speaker_speaks, other_speaker, unnamed_speech_by_asked, direct_by_asked, direct,
     who_spoke, warning, document_statement,

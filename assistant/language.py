@@ -203,8 +203,9 @@ def _kind(doc) -> tuple[str | None, str | None]:
     word = wh.lower_
     following = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
     if word == "how" and following is not None:
-        if following.lower_ in _HOW:
-            return _HOW[following.lower_], None
+        if following.lower_ in _HOW:  # "how many crew": the counted noun is the focus
+            counted = following.head if following.head.pos_ in ("NOUN", "PROPN") else None
+            return _HOW[following.lower_], counted.lemma_.lower() if counted is not None else None
         if following.pos_ in ("ADJ", "ADV"):
             return "degree", following.lemma_.lower()
         return None, None
