@@ -40,7 +40,7 @@ class ScoredSentence:
 
 
 def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
-               embedder: MiniLM, store: Store) -> list[Candidate]:
+               embedder: MiniLM, store: Store, idf: dict[str, float]) -> list[Candidate]:
     """Every sentence of the hits' passages, with what the features read about it."""
     views = {}
     rows = []
@@ -74,14 +74,15 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
             sentence=sentence, text=hit.article.text[sentence.start:sentence.end], context=context,
             similarity=float(similarity[hit.article.id][i]),
             core_similarity=float(core_similarity[hit.article.id][i]), view=views[hit.article.id],
-            context_terms=context_terms, passage_terms=passage_terms | context_terms))
+            context_terms=context_terms, passage_terms=passage_terms | context_terms, idf=idf))
     return out
 
 
 def score_sentences(question: Question, language: QuestionLanguage, hits: list[Hit],
-                    embedder: MiniLM, store: Store, scorer: Scorer) -> list[ScoredSentence]:
+                    embedder: MiniLM, store: Store, scorer: Scorer,
+                    idf: dict[str, float]) -> list[ScoredSentence]:
     """Every sentence of the hits' passages, scored by the fitted model, best first."""
-    found = candidates(question, language, hits, embedder, store)
+    found = candidates(question, language, hits, embedder, store, idf)
     probabilities = scorer.probabilities(found)
     pool = [ScoredSentence(c.hit, Span(c.sentence.start, c.sentence.end), c.text, float(p),
                        asked_entity(c)) for c, p in zip(found, probabilities, strict=True)]

@@ -170,7 +170,7 @@ class Assistant:
         yield Event("sources", passages=passages, condensed_question=asked)
         # every qualifying sentence, scored once for the quotes and the LLM's context alike
         pool = score_sentences(analysed, reading.language, hits, self.embedder, self.store,
-                               self.scorer)
+                               self.scorer, self.retriever.idf(analysed.key_terms))
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
@@ -254,7 +254,8 @@ class Assistant:
         the question, best first (what the answer and the LLM's context are chosen from)."""
         reading = self.read(question)
         return score_sentences(reading.question, reading.language, self.passages(reading, k),
-                               self.embedder, self.store, self.scorer)
+                               self.embedder, self.store, self.scorer,
+                               self.retriever.idf(reading.question.key_terms))
 
     def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
                   ) -> tuple[str, str | None]:

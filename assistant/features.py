@@ -69,6 +69,7 @@ class Candidate:
     view: ArticleView
     context_terms: set[str]
     passage_terms: set[str]
+    idf: dict[str, float]  # the question's terms: how rare each is in the whole collection
 
 
 # ------------------------------------------------------------------ retrieval and position
@@ -139,6 +140,12 @@ def core_coverage(c: Candidate) -> float:
     ...?"): what is asked about, not the words that only say which story it is."""
     core = terms(" ".join(c.language.core))
     return len(core & c.context_terms) / len(core) if core else 0.0
+
+
+def idf_coverage(c: Candidate) -> float:
+    """The question's terms in the sentence, each weighted by how rare it is in the collection."""
+    total = sum(c.idf.get(t, 0.0) for t in _asked_terms(c))
+    return sum(c.idf.get(t, 0.0) for t in _asked_terms(c) & c.context_terms) / total if total else 0.0
 
 
 def novelty(c: Candidate) -> float:
@@ -383,7 +390,7 @@ Feature = Callable[[Candidate], float]
 
 FEATURES: dict[str, Feature] = {f.__name__: f for f in (
     cosine, core_cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
-    sentence_words, rare_coverage, own_coverage, core_coverage, novelty, coverage_and_novelty,
+    sentence_words, rare_coverage, own_coverage, core_coverage, idf_coverage, novelty, coverage_and_novelty,
     coverage_and_entity, cosine_and_entity, passage_coverage, sentence_coverage,
     names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
     said_about, typed_question, asked_entity, entity_time, entity_number, entity_person,
@@ -395,7 +402,8 @@ FEATURES: dict[str, Feature] = {f.__name__: f for f in (
 )}
 # Features also given relative to the question's best candidate: a sentence is judged against
 # the others for the same question as well as on its own.
-RELATIVE = ("cosine", "core_cosine", "rare_coverage", "own_coverage", "asked_entity", "core_coverage")
+RELATIVE = ("cosine", "core_cosine", "rare_coverage", "own_coverage", "asked_entity", "core_coverage",
+            "idf_coverage")
 
 
 def table(candidates: list[Candidate], names: list[str] | None = None) -> np.ndarray:

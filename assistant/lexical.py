@@ -71,6 +71,17 @@ class LexicalIndex:
         model = bm25s.BM25.load(str(folder))
         return cls(json.loads((folder / "ids.json").read_text()), model)
 
+    def idf(self, words: set[str]) -> dict[str, float]:
+        """How rare each (stemmed) term is among all passages: log(1 + N / (1 + df))."""
+        indptr = np.asarray(self.model.scores["indptr"])
+        n = len(self.ids)
+        out = {}
+        for word in words:
+            i = self.model.vocab_dict.get(word)
+            df = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
+            out[word] = float(np.log(1 + n / (1 + df)))
+        return out
+
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage (``self.ids`` order) for the question's terms."""
         query = [t for t in index_terms(question) if t in self.model.vocab_dict]

@@ -90,6 +90,10 @@ class Retriever:
         hits.sort(key=lambda h: h.score, reverse=True)
         return collapse_copies(hits, self.store.duplicates())[:k]
 
+    def idf(self, words: set[str]) -> dict[str, float]:
+        """How rare each term is in the whole collection (from the BM25 index)."""
+        return self.store.lexical(self.store.require(), self.split).idf(set(words))
+
     def candidates_for(self, question: Question, filters: Filters | None = None,
                        language: QuestionLanguage | None = None) -> list[PassageCandidate]:
         """Every passage the dense or the BM25 search proposes, with its features' inputs."""

@@ -161,7 +161,7 @@ def build(files: list[str], settings: Settings) -> list[Question]:
             reading = assistant.read(item.question, [Turn(t.question, t.answer) for t in item.history])
             hits = assistant.passages(reading)
             found = candidates(reading.question, reading.language, hits, assistant.embedder,
-                               assistant.store)
+                               assistant.store, assistant.retriever.idf(reading.question.key_terms))
             labels = [_right(item, gold, c) for c in found]
             out.append(Question(item.id, name, f"{items[0].corpus}:{stories[item.id]}",
                                 item.answerable, table(found), np.array(labels, dtype=float)))
