@@ -103,17 +103,17 @@ def choose(candidates: list[ScoredSentence], max_quotes: int, threshold: float =
         return []
     chosen: list[ScoredSentence] = []
     for candidate in candidates:
-        if len(chosen) == max_quotes or (chosen and candidate.score < second):
-            break
-        if any(_near_duplicate(candidate.text, c.text) for c in chosen):
-            continue
         joined = next(((i, span) for i, c in enumerate(chosen)
                        if (span := _one_quotation(c, candidate))), None)
-        if joined:  # "…," he said. "…": one quotation, cited whole
+        if joined:  # "…," he said. "…": one quotation, cited whole, however it scored alone
             i, span = joined
             text = candidate.hit.article.text[span.start:span.end]
             chosen[i] = replace(chosen[i], span=span, text=text,
                                 evidence=max(chosen[i].evidence, candidate.evidence))
+            continue
+        if len(chosen) == max_quotes or (chosen and candidate.score < second):
+            continue
+        if any(_near_duplicate(candidate.text, c.text) for c in chosen):
             continue
         if complements and chosen and (max(c.evidence for c in chosen) or not candidate.evidence):
             continue
