@@ -138,11 +138,13 @@ def _one_quotation(a: ScoredSentence, b: ScoredSentence) -> Span | None:
     return Span(first.start, second.end)
 
 
-def one_person(question: Question, pool: list[ScoredSentence]) -> tuple[list[ScoredSentence], str | None]:
-    """"What did Campbell say?" when more than one Campbell speaks in the chosen statements:
-    only the best-scoring one's, and a note naming the others. A question that says more
-    ("... about China", "Kurt Campbell") has already left out a Campbell who does not fit it.
-    Within an article "Mr Campbell" is its fullest Campbell ("Kurt Campbell")."""
+def one_person(question: Question, pool: list[ScoredSentence], likely: float = 0.0
+               ) -> tuple[list[ScoredSentence], str | None]:
+    """"What did Campbell say?" when more than one Campbell speaks in the statements likely to
+    answer it (scoring at least ``likely``): only the best-scoring one's, and a note naming the
+    others. A question that says more ("... about the pledge", "Kurt Campbell") leaves a
+    Campbell who does not fit it unlikely. Within an article "Mr Campbell" is its fullest
+    Campbell ("Kurt Campbell")."""
     if not question.speaker or not pool:
         return pool, None
     person: dict[str, str | None] = {}  # article id → its fullest name of the asked person
@@ -153,7 +155,7 @@ def one_person(question: Question, pool: list[ScoredSentence]) -> tuple[list[Sco
                      if is_person(question.speaker, n)]
             person[article.id] = max(names, key=lambda n: len(n.split()), default=None)
     people: list[tuple[str, Article]] = []  # distinct people, best statement first
-    for candidate in pool:
+    for candidate in (c for c in pool if c.score >= likely):
         name = person[candidate.hit.article.id]
         if name and not any(same_person(name, other) for other, _ in people):
             people.append((name, candidate.hit.article))

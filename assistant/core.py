@@ -174,7 +174,8 @@ class Assistant:
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
-        pool, ambiguous = one_person(analysed, pool)  # two Campbells: say which one is quoted
+        # two Campbells: say which one is quoted
+        pool, ambiguous = one_person(analysed, pool, self.scorer.threshold)
         if ambiguous:
             notices.append(ambiguous)
         chosen = choose(pool, self.settings.max_quotes, self.scorer.threshold, self.scorer.second)
