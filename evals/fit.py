@@ -3,15 +3,20 @@
     python evals/fit.py                 # fit, print weights and figures, write assistant/data/*.json
     python evals/fit.py --dry-run       # the same figures, nothing written
 
+First the passage ranker (retrieval): a logistic model over the passage features, labelled by
+whether a passage holds at least half of a gold quote, its regularisation chosen by the
+cross-validated hit@1; it is written to ``assistant/data/ranker.json`` and used to retrieve the
+passages whose sentences the scorer is fitted on.
+
 For every question of the training sets the assistant reads the question, retrieves its passages
 and lists their sentences with the features of ``assistant/features.py`` — exactly as it does when
 answering. A sentence is labelled right when it overlaps the question's gold evidence, or states a
 gold answer in a gold article (the harness's definition of a precise citation). A logistic model
 is fitted with cross-validation grouped by story (no story is in two folds); its regularisation
-and the refusal threshold are the ones that answer most questions right across the folds: an
-answerable question counts when its best sentence is right and not refused, an unanswerable one
-when it is refused. ``second`` is the probability a further quote needs: the value that adds the
-most right citations net of wrong ones.
+and the refusal threshold are the ones of greatest utility across the folds: +1 for a right
+answer or a right refusal, -1 for a wrong citation (a wrong sentence, or an answer to an
+unanswerable question), 0 for refusing an answerable one. ``second`` is the probability a
+further quote needs: the value that adds the most right citations net of wrong ones.
 
 Printed: each feature's weight, the cross-validated figures, the figures on the dev stories (never
 fitted on), and, for information only, the same on the blind sets (their misses are never read).
@@ -239,6 +244,7 @@ def figures(rows: list[tuple], threshold: float, second: float | None = None) ->
         "unanswerable_refused": round(sum(r[1] < threshold for r in unanswerable) / len(unanswerable), 3)
         if unanswerable else None,
         "accuracy": round(_accuracy(rows, threshold), 3),
+        "utility": round(_utility(rows, threshold), 3),
     }
 
 
@@ -247,11 +253,24 @@ def _accuracy(rows: list[tuple], threshold: float) -> float:
     return good / len(rows) if rows else 0.0
 
 
+def _utility(rows: list[tuple], threshold: float) -> float:
+    """What a reader gets, per question: +1 for a right answer or a right refusal, -1 for a
+    wrong citation (a wrong sentence, or any answer to an unanswerable question), 0 for
+    refusing an answerable one. A wrong quote costs as much as a right one gains."""
+    total = 0
+    for answerable, p, right, *_ in rows:
+        if p >= threshold:
+            total += 1 if (answerable and right) else -1
+        elif not answerable:
+            total += 1
+    return total / len(rows) if rows else 0.0
+
+
 def best_threshold(rows: list[tuple]) -> float:
-    """The refusal threshold that answers most questions right (ties: the middle of the best
-    range, so the choice does not sit on one question's edge)."""
+    """The refusal threshold of the greatest utility (ties: the middle of the best range, so the
+    choice does not sit on one question's edge)."""
     grid = np.round(np.arange(0.02, 0.98, 0.01), 2)
-    scores = np.array([_accuracy(rows, t) for t in grid])
+    scores = np.array([_utility(rows, t) for t in grid])
     best = np.flatnonzero(scores >= scores.max() - 1e-9)
     return float(grid[best[len(best) // 2]])
 
@@ -330,8 +349,8 @@ def main() -> None:
     for c in C_GRID:
         rows = outcomes(train, cross_validate(train, c))
         t = best_threshold(rows)
-        results[c] = (_accuracy(rows, t), t, rows)
-        print(f"  C={c}: cross-validated accuracy {results[c][0]:.3f} at threshold {t}")
+        results[c] = (_utility(rows, t), t, rows)
+        print(f"  C={c}: cross-validated utility {results[c][0]:.3f} at threshold {t}")
     c = max(results, key=lambda k: results[k][0])
     _, threshold, cv_rows = results[c]
     second = best_second(cv_rows, threshold)
