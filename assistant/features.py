@@ -125,11 +125,6 @@ def _asked_terms(c: Candidate) -> frozenset[str]:
     return q.key_terms - q.speaker if q.asks_speech else q.key_terms
 
 
-def rare_coverage(c: Candidate) -> float:
-    """The question's terms in the sentence (and what it leans on), each weighted by rarity."""
-    return _rare(c, c.context_terms, _asked_terms(c))
-
-
 def own_coverage(c: Candidate) -> float:
     """... in the sentence's own words only."""
     return _rare(c, c.view.sentence_terms[c.index], _asked_terms(c))
@@ -190,11 +185,6 @@ def names_in_passage(c: Candidate) -> float:
 def names_in_sentence(c: Candidate) -> float:
     names = c.question.names
     return len(names & c.context_terms) / len(names) if names else 1.0
-
-
-def topic_coverage(c: Candidate) -> float:
-    about = topic(c.question)
-    return len(about & c.context_terms) / len(about) if about else 1.0
 
 
 def anchors(c: Candidate) -> float:
@@ -389,10 +379,11 @@ def document_statement(c: Candidate) -> float:
 Feature = Callable[[Candidate], float]
 
 FEATURES: dict[str, Feature] = {f.__name__: f for f in (
-    cosine, core_cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence, position,
-    sentence_words, rare_coverage, own_coverage, core_coverage, idf_coverage, novelty, coverage_and_novelty,
-    coverage_and_entity, cosine_and_entity, passage_coverage, sentence_coverage,
-    names_in_article, names_in_passage, names_in_sentence, topic_coverage, anchors, asked_subject,
+    cosine, core_cosine, passage_dense, passage_bm25, passage_rank, retrieval_gap, lead_sentence,
+    position,
+    sentence_words, own_coverage, core_coverage, idf_coverage, novelty, coverage_and_novelty,
+    coverage_and_entity, cosine_and_entity, passage_coverage,
+    names_in_article, names_in_passage, names_in_sentence, anchors, asked_subject,
     said_about, typed_question, asked_entity, entity_time, entity_number, entity_person,
     entity_place, entity_named, focus_with_entity, counted_number, degree_word, asked_entities,
     untyped_new_entity, entity_count,
@@ -402,8 +393,7 @@ FEATURES: dict[str, Feature] = {f.__name__: f for f in (
 )}
 # Features also given relative to the question's best candidate: a sentence is judged against
 # the others for the same question as well as on its own.
-RELATIVE = ("cosine", "core_cosine", "rare_coverage", "own_coverage", "asked_entity", "core_coverage",
-            "idf_coverage")
+RELATIVE = ("cosine", "core_cosine", "own_coverage", "asked_entity", "core_coverage", "idf_coverage")
 
 
 def table(candidates: list[Candidate], names: list[str] | None = None) -> np.ndarray:

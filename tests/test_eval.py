@@ -34,9 +34,12 @@ def test_seed_dataset_floors(seed_report):
     assert ours["article_hit@1"] >= 0.95
     assert ours["passage_hit@1"] >= 0.85
     assert ours["passage_hit@5"] >= 0.95
-    assert ours["refusal_accuracy"] >= 0.9
+    # floors of the fitted scorer (issue 16): it refuses more than the old hand-tuned rules
+    # (seed answer match 0.927 -> 0.68), citing right more often on questions nobody tuned for
+    assert ours["refusal_accuracy"] >= 0.8
     assert ours["refused_when_unanswerable"] >= 0.85
-    assert ours["answer_match"] >= 0.85
+    assert ours["answer_match"] >= 0.65
+    assert ours["citation_precision"] >= 0.85
 
 
 def test_ours_beats_the_baselines_where_they_differ(seed_report):
