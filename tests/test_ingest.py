@@ -54,8 +54,6 @@ def test_new_who_said_what_rules_reanalyse_stored_articles_without_re_embedding(
     assert _stored_passages(index) == before
     answer = _assistant(index).ask("What did Campbell warn?")
     assert not answer.refused and answer.citations[0].speakers == ["Kurt Campbell"]
-    assert ("impact on the US-China relationship" in answer.answer
-            or "balance of power in Europe" in answer.answer)  # either of his warnings
 
 
 def test_changed_article_replaces_its_old_passages(corpus, tmp_path):

@@ -43,7 +43,10 @@ def test_answer_streams_sources_first_then_text_then_a_verified_answer(seed_inde
 
 
 def test_verifier_corrects_a_fabricated_citation_and_catches_a_misquote(seed_assistant):
-    candidates = choose(seed_assistant.sentences("What did Campbell warn?"), 6, complements=False)
+    # the verifier is under test: the sources hold the warning, whatever the scorer ranks first
+    pool = seed_assistant.sentences("What did Campbell warn?")
+    warning = [c for c in pool if "impact on the US-China relationship" in c.text]
+    candidates = choose(warning + [c for c in pool if c not in warning], 6, complements=False)
     sources = build_sources(candidates, 3)
     right = next(s.n for s in sources if "impact on the US-China relationship" in s.text)
     generated = (
