@@ -112,6 +112,8 @@ def analyse(text: str) -> list[Sentence]:
     previous: tuple[str, ...] = ()
     for (at, paragraph), doc in zip(paragraphs, docs, strict=True):
         ents = {t.i: ent for ent in doc.ents for t in ent}
+        paragraph_sentences: list[Sentence] = []
+        opening_speaker = last_speaker
         for span in (s for s in spans if at <= s.start and s.end <= at + len(paragraph)):
             tokens = [t for t in doc if span.start <= at + t.idx < span.end]
             found, speech = _sentence_speakers(tokens, ents, last_person, last_speaker)
@@ -126,6 +128,17 @@ def analyse(text: str) -> list[Sentence]:
                 if label == "PERSON":
                     last_person = speakers[0]
             previous = tuple(speakers)
-            sentences.append(Sentence(start=span.start, end=span.end, speakers=tuple(speakers),
-                                      speech=speech))
+            paragraph_sentences.append(Sentence(start=span.start, end=span.end,
+                                                speakers=tuple(speakers), speech=speech))
+        if paragraph[:1] in _QUOTES[:3] and paragraph_sentences:
+            # a paragraph that opens a quotation has one speaker: the one it names, or the last
+            named = next((s.speakers for s in paragraph_sentences if s.speakers),
+                         (opening_speaker[0],) if opening_speaker else ())
+            paragraph_sentences = [s if s.speakers or not named else
+                                   s.model_copy(update={"speakers": named, "speech": True})
+                                   for s in paragraph_sentences]
+            if named:
+                last_speaker = (named[0], last_speaker[1] if last_speaker else "PERSON")
+        sentences.extend(paragraph_sentences)
     return sentences
+
