@@ -43,6 +43,12 @@ def _named(token, ents):
                 if obj.dep_ == "pobj" and (ent := _entity_of(obj, ents)) is not None \
                         and ent.label_ == "PERSON":
                     return ent
+    # "the head of the US Central Command, General Tommy Franks, says": the parse may hang the
+    # apposition on the organisation; the person named in apposition inside the subject speaks
+    for inner in token.subtree:
+        if inner.dep_ == "appos" and (ent := _entity_of(inner, ents)) is not None \
+                and ent.label_ == "PERSON":
+            return ent
     # "Foreign Affairs Minister Alexander Downer": the name's last word heads a compound
     for child in token.children:
         if child.dep_ == "compound" and (ent := _entity_of(child, ents)) is not None \
