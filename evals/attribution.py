@@ -1,6 +1,10 @@
 """Who said what, measured: the speakers ingest records for hand-labelled Lee sentences.
 
-    python evals/attribution.py [evals/speakers/dev.jsonl | evals/speakers/holdout.jsonl] [--json]
+    python evals/attribution.py [evals/speakers/dev.jsonl | evals/speakers/holdout.jsonl]
+        [--system rules|parse] [--json]
+
+``--system rules`` measures the hand-written rules (``assistant/speech.py``), ``--system parse``
+(the default) the attribution read off spaCy's parse (``assistant/attribution.py``).
 
 Each line of the dataset names a Lee story, one of its sentences and who speaks in it, by the
 article's own words: the person or the named organisation ("the Pentagon said"), or nobody
@@ -28,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.articles import load_file  # noqa: E402
 from assistant.evaluation import corpus_files  # noqa: E402
-from assistant.speech import analyse  # noqa: E402
 from assistant.text import same_person  # noqa: E402
 
 DATASET = ROOT / "evals" / "speakers" / "dev.jsonl"
@@ -41,7 +44,19 @@ def _fits(recorded: str, labelled: str) -> bool:
     return same_person(recorded, labelled) or recorded in labelled or labelled in recorded
 
 
-def measure(dataset: Path = DATASET) -> dict:
+def _system(name: str):
+    """The ``analyse`` of one attribution system."""
+    if name == "rules":
+        from assistant.speech import analyse
+    elif name == "parse":
+        from assistant.attribution import analyse
+    else:
+        raise SystemExit(f"--system is rules or parse, not {name!r}")
+    return analyse
+
+
+def measure(dataset: Path = DATASET, system: str = "parse") -> dict:
+    analyse = _system(system)
     folder = corpus_files("lee", CACHE)
     analysed: dict[str, tuple] = {}  # article file → (its text, its sentences with speakers)
     rows = []
@@ -76,12 +91,19 @@ def measure(dataset: Path = DATASET) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    system = "parse"
+    if "--system" in argv:
+        at = argv.index("--system")
+        if at + 1 >= len(argv):
+            raise SystemExit("--system needs a value: rules or parse")
+        system = argv[at + 1]
+        argv = argv[:at] + argv[at + 2:]
     paths = [a for a in argv if not a.startswith("--")]
-    result = measure(Path(paths[0]) if paths else DATASET)
+    result = measure(Path(paths[0]) if paths else DATASET, system)
     if "--json" in argv:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
-    print(f"{result['sentences']} labelled sentences: accuracy {result['accuracy']:.3f}, "
+    print(f"{system}: {result['sentences']} labelled sentences: accuracy {result['accuracy']:.3f}, "
           f"speaker precision {result['precision']:.3f}, recall {result['recall']:.3f}")
     for miss in result["misses"]:
         print(f"  {miss['article']}: labelled {miss['labelled']}, recorded {miss['recorded']}: "
