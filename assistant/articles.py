@@ -110,16 +110,28 @@ class Article(BaseModel):
 
 def article_id(title: str, text: str) -> str:
     """A stable id from the content: the same article always gets the same id."""
-    return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()[:16]
+    # surrogatepass: a lone surrogate in a JSON string must not kill the whole ingest
+    return hashlib.sha256(f"{title}\n\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def scrub(text: str) -> str:
+    """Replace lone surrogates (legal in JSON, not encodable as UTF-8) with U+FFFD."""
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def clean_text(text: str) -> str:
     """Normalise line ends and spaces; keep paragraphs (one blank line between them)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = scrub(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     text = text.replace("\ufeff", "")
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     paragraphs = [line for line in lines if line]
-    return "\n\n".join(paragraphs)
+    return neutralise_markers("\n\n".join(paragraphs))
+
+
+def neutralise_markers(text: str) -> str:
+    """Article text's own "[2]" would pass for one of our citation markers in the answer and
+    become a link to a card that does not exist: write it with full-width brackets instead."""
+    return re.sub(r"\[(\d{1,3})\]", "\uff3b\\1\uff3d", text)
 
 
 def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
@@ -129,8 +141,20 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and child.suffix.lower() in SUFFIXES and not hidden:
+                if hidden:
+                    continue
+                if child.is_symlink() and not child.exists():
+                    yield ArticleError(str(child), "broken symlink or symlink loop; skipped")
+                elif child.is_dir():
+                    if child.suffix.lower() in SUFFIXES:
+                        yield ArticleError(str(child), "a folder, not a file; its files are read")
+                elif not child.is_file():
+                    yield ArticleError(str(child), "not a regular file; skipped")
+                elif child.suffix.lower() in SUFFIXES:
                     yield child
+                else:
+                    yield ArticleError(str(child), f"unsupported file type "
+                                       f"{child.suffix or '(none)'!r}; skipped")
         elif path.is_file():
             if path.suffix.lower() in SUFFIXES:
                 yield path
@@ -141,14 +165,26 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
             yield ArticleError(str(path), "no such file or folder")
 
 
-def read_text(path: Path) -> str:
+MAX_FILE_BYTES = 20_000_000  # default of Settings.max_file_bytes
+
+
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The file's text, or an ArticleError saying why it is not usable text."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ArticleError(str(path), f"file too large ({size:,} bytes > limit {max_bytes:,}; "
+                               "raise ASSISTANT_MAX_FILE_BYTES to read it)")
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise ArticleError(str(path), "empty file")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ArticleError(str(path), "UTF-16 file with invalid bytes") from exc
     if b"\x00" in data[:8192]:
         raise ArticleError(str(path), "binary file, not text")
     try:
@@ -159,10 +195,11 @@ def read_text(path: Path) -> str:
         ) from exc
 
 
-def load_file(path: Path) -> tuple[list[Article], list[ArticleError]]:
+def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES
+              ) -> tuple[list[Article], list[ArticleError]]:
     """Every article in one file, and an error for each part of it that is not an article."""
     try:
-        raw = read_text(path)
+        raw = read_text(path, max_bytes)
         suffix = path.suffix.lower()
         if suffix in {".json", ".jsonl"}:
             return _load_json(path, raw, lines=suffix == ".jsonl")
@@ -171,6 +208,11 @@ def load_file(path: Path) -> tuple[list[Article], list[ArticleError]]:
         return [_from_plain(path, raw, markdown=suffix in {".md", ".markdown"})], []
     except ArticleError as exc:
         return [], [exc]
+    except RecursionError:
+        return [], [ArticleError(str(path), "nested too deeply to read; skipped")]
+    except (ValueError, TypeError, UnicodeError) as exc:
+        # one bad file must never stop the files after it
+        return [], [ArticleError(str(path), f"cannot read as an article: {exc}")]
 
 
 # ---------------------------------------------------------------- plain text and markdown
@@ -324,7 +366,7 @@ def _pick_fields(record: dict) -> dict[str, str | None]:
             value = ", ".join(str(v) for v in value)
         if isinstance(value, dict):
             value = value.get("name") or value.get("title")
-        picked[field] = value if field == "published" else (str(value) if value else None)
+        picked[field] = value if field == "published" else (scrub(str(value)) if value else None)
     return picked
 
 

@@ -82,7 +82,8 @@ class Assistant:
                progress: Progress | None = None) -> IngestReport:
         """Add new and changed articles from files and folders; with ``prune``, drop vanished ones."""
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
-                      prune=prune, progress=progress)
+                      prune=prune, progress=progress,
+                      max_file_bytes=self.settings.max_file_bytes)
 
     @property
     def uploads_dir(self) -> Path:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dedupe, language, speech
-from .articles import Article, Sentence, iter_files, load_file
+from .articles import MAX_FILE_BYTES, Article, Sentence, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
 from .errors import ArticleError
@@ -55,6 +55,7 @@ def ingest(
     passage_tokens: int,
     prune: bool = False,
     progress: Progress | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
@@ -76,10 +77,16 @@ def ingest(
             continue
         if progress:
             progress(done, total, str(item))
-        articles, errors = load_file(item.resolve())
+        try:
+            articles, errors = load_file(item.resolve(), max_file_bytes)
+        except (OSError, RuntimeError) as exc:  # e.g. a symlink loop while resolving
+            articles, errors = [], [ArticleError(str(item), f"cannot read: {exc}")]
         report.errors.extend(errors)
         for article in articles:
-            _ingest_article(article, manifest, store, embedder, passage_tokens, report)
+            try:
+                _ingest_article(article, manifest, store, embedder, passage_tokens, report)
+            except (ValueError, UnicodeError, RecursionError) as exc:
+                report.errors.append(ArticleError(str(item), f"article not indexed: {exc}"))
         store.save_manifest(manifest)  # commit point after each file
     if progress:
         progress(total, total, "")

@@ -136,14 +136,23 @@ class LLM:
         timeout = httpx.Timeout(connect=5.0, read=self.settings.llm_first_token_timeout,
                                 write=10.0, pool=5.0)
         client = openai.OpenAI(base_url=base, api_key=key, timeout=timeout, max_retries=0)
+        limit = max_tokens or self.settings.llm_max_tokens
+        deadline = time.monotonic() + self.settings.llm_deadline
+        response = None
         try:
             response = client.chat.completions.create(
-                model=model, messages=messages, stream=True, temperature=0.0,
-                max_tokens=max_tokens or self.settings.llm_max_tokens,
+                model=model, messages=messages, stream=True, temperature=0.0, max_tokens=limit,
             )
-            for chunk in response:
+            # Bounded on our side too: an endpoint that ignores max_tokens or streams forever
+            # must not hold the answer (one streamed delta is at most one token).
+            for count, chunk in enumerate(response, start=1):
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+                if count >= limit:
+                    break
+                if time.monotonic() > deadline:
+                    raise LLMError(f"The LLM did not finish within the "
+                                   f"{self.settings.llm_deadline:g} s deadline ({base}).")
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             raise LLMError(f"The LLM did not answer within {self.settings.llm_first_token_timeout:g}"
                            f" s ({base}).") from exc
@@ -153,6 +162,13 @@ class LLM:
             raise LLMError(f"The LLM at {base} failed: HTTP {exc.status_code}.") from exc
         except httpx.HTTPError as exc:
             raise LLMError(f"The LLM at {base} broke off: {exc}.") from exc
+        except (UnicodeError, ValueError, openai.OpenAIError) as exc:
+            # undecodable bytes or malformed events: a failed endpoint, not a crash
+            raise LLMError(f"The LLM at {base} sent an unreadable reply "
+                           f"({type(exc).__name__}).") from exc
+        finally:
+            if response is not None:
+                response.close()
 
     def complete(self, messages: list[dict], max_tokens: int | None = None) -> str:
         return "".join(self.stream(messages, max_tokens))

@@ -41,8 +41,12 @@ class Settings(BaseSettings):
                            description="Bundled model name, a .gguf path, or the remote model.")
     llm_base_url: str | None = Field(default=None, description="For llm=openai; else $OPENAI_BASE_URL.")
     llm_api_key: str | None = Field(default=None, description="For llm=openai; else $OPENAI_API_KEY.")
-    llm_first_token_timeout: float = Field(default=90.0, gt=0,
+    llm_first_token_timeout: float = Field(default=30.0, gt=0,
                                            description="Seconds to wait for the LLM's first token.")
+    llm_deadline: float = Field(default=120.0, gt=0,
+                                description="Seconds an LLM answer may take in all; then a note.")
+    max_file_bytes: int = Field(default=20_000_000, ge=1,
+                                description="Larger article files are skipped with an error line.")
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_threads: int = Field(default=2, ge=1, le=64)
     llm_ctx: int = Field(default=4096, ge=512)

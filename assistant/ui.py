@@ -23,6 +23,7 @@ from .core import Assistant
 from .errors import AssistantError, SettingsError
 from .generate import UNSUPPORTED_MARK
 from .ingest import IngestReport
+from .limits import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +424,7 @@ def launch_options(settings) -> dict:
         if not all(re.fullmatch(r"[^:]+:.+", pair) for pair in pairs):
             raise SettingsError("ui_auth (ASSISTANT_UI_AUTH) must be 'user:password', "
                                 "several separated by commas.")
-        auth = [tuple(pair.split(":", 1)) for pair in pairs]
+        auth = LoginThrottle([tuple(pair.split(":", 1)) for pair in pairs])
     return {"server_name": settings.ui_host, "server_port": settings.ui_port, "auth": auth,
             "quiet": True, "css": CSS, "js": JS}
 
