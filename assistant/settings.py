@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     ui_host: str = Field(default="127.0.0.1", description="Address the UI binds to.")
     ui_port: int = 7860
+    ui_concurrency: int = Field(
+        default=8, ge=1, le=64,
+        description="Questions the UI answers at once (each waits only on its own LLM call).")
     ui_auth: str | None = Field(
         default=None, description="Login for a shared UI: 'user:password', several comma-separated.")
 
