@@ -163,8 +163,8 @@ def analyse_sentences(text: str) -> tuple[Sentence, ...]:
 def _reanalyse(manifest: Manifest, store: Store, embedder: MiniLM) -> None:
     """Find the speakers of every stored article again; passages and vectors stay as they are.
     The manifest keeps its old signature until all are done, so a crash means starting over."""
-    for article_id in sorted(manifest.article_ids):
-        _store_analysis(store.article(article_id), store, embedder)
+    for stored in sorted(manifest.article_ids):
+        _store_analysis(store.article(stored), store, embedder)
     manifest.signature = {**manifest.signature, **_analysis_versions()}
     store.save_manifest(manifest)
 
