@@ -17,7 +17,7 @@ export no_proxy := 127.0.0.1,localhost
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup browser run ingest test lint fit clean
+.PHONY: setup browser run ingest test lint fit stress clean
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,11 @@ test: setup browser
 # weights and the cross-validated and dev figures, writes assistant/data/{ranker,scorer}.json.
 fit: setup
 	$(BIN)/python evals/fit.py
+
+# The reliability figures: hostile files, kill -9 mid-ingest, broken LLM endpoints, 20 clients
+# for a minute with the LLM hanging (evals/stress.py; writes evals/runs/stress.json; ~5 min).
+stress: setup
+	$(BIN)/python evals/stress.py
 
 lint: setup
 	$(BIN)/ruff check assistant tests evals
