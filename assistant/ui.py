@@ -432,7 +432,11 @@ def launch_options(settings) -> dict:
 def serve(assistant: Assistant) -> None:
     """Build the index from the bundled articles if there is none, then serve the page."""
     settings = assistant.settings
-    if not assistant.has_index():
+    if not assistant.has_index() and not Path(settings.articles_dir).is_dir():
+        # installed from a wheel, away from a checkout's articles/: start empty, add in the UI
+        print(f"No index at {settings.index_dir}/ and no folder {settings.articles_dir}: starting "
+              "empty. Add articles in the Articles tab or with `assistant ingest FOLDER`.")
+    elif not assistant.has_index():
         print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
         report = assistant.ingest([settings.articles_dir])
         print(report.summary())
