@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -69,6 +70,9 @@ class Store:
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self._lexical: tuple[str, LexicalIndex] | None = None
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
+        self._committed: tuple[tuple[int, int, int], Manifest] | None = None
+        self._stamp: tuple[Manifest, str] | None = None
+        self._memo: dict = {}  # what queries derive from the committed manifest, made once
 
     # ------------------------------------------------------------------ state on disk
 
@@ -90,8 +94,45 @@ class Store:
                 "articles": manifest.articles}
         write_atomically(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
 
+    def committed(self) -> Manifest:
+        """The committed manifest, parsed again only when the file changes (it is replaced
+        atomically, so a new inode means a new commit). Every query reads it several times, and
+        with tens of thousands of articles parsing it would cost more than the search. Read only:
+        ingest works on its own copy from ``load_manifest``."""
+        try:
+            stat = self.manifest_path.stat()
+        except FileNotFoundError:
+            return Manifest()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if self._committed is None or self._committed[0] != key:
+            self._committed = (key, self.load_manifest())
+        return self._committed[1]
+
+    def _derived(self, name: str, make: Callable[[Manifest], object]):
+        manifest = self.committed()
+        if self._memo.get("of") is not manifest:
+            self._memo = {"of": manifest}
+        if name not in self._memo:
+            self._memo[name] = make(manifest)
+        return self._memo[name]
+
+    def entries(self, article_id: str) -> list[dict]:
+        """The committed manifest's entries (files) that hold this article."""
+        def by_id(manifest: Manifest) -> dict[str, list[dict]]:
+            out: dict[str, list[dict]] = {}
+            for entry in manifest.articles.values():
+                out.setdefault(entry["id"], []).append(entry)
+            return out
+        return self._derived("by_id", by_id).get(article_id, [])
+
+    def newest_published(self) -> date | None:
+        """The newest publication date among the committed articles."""
+        return self._derived("newest", lambda manifest: max(
+            (date.fromisoformat(e["published"]) for e in manifest.articles.values()
+             if e.get("published")), default=None))
+
     def require(self) -> Manifest:
-        manifest = self.load_manifest()
+        manifest = self.committed()
         if not manifest.articles:
             raise NoIndexError(
                 f"No index at {self.index_dir}/. Run `assistant ingest articles/` first "
@@ -107,6 +148,8 @@ class Store:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
+        self._committed = self._stamp = None
+        self._memo = {}
         self.__dict__.pop("client", None)
         self.__dict__.pop("_collection", None)
         self.__dict__.pop("vector_store", None)
@@ -205,7 +248,12 @@ class Store:
         ``split``, the chunker that made the stored passages: the same ids, and nothing from a
         half-written Chroma state.
         """
-        key = lexical_stamp(manifest.article_ids, manifest.signature)
+        if self._stamp and self._stamp[0] is manifest:  # the committed one, stamped already
+            key = self._stamp[1]
+        else:
+            key = lexical_stamp(manifest.article_ids, manifest.signature)
+            if self._committed and self._committed[1] is manifest:
+                self._stamp = (manifest, key)
         if self._lexical and self._lexical[0] == key:
             return self._lexical[1]
         folder = self.index_dir / "lexical" / key
