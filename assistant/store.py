@@ -1,4 +1,4 @@
-"""The index on disk: passages and vectors in Chroma (through llama-index's Chroma vector store),
+"""The index on disk: passages and vectors in Chroma,
 the cleaned articles as JSON, and a manifest that says which articles are in.
 
 The manifest is the commit point. It is replaced atomically after each file, and only articles it
@@ -152,7 +152,6 @@ class Store:
         self._memo = {}
         self.__dict__.pop("client", None)
         self.__dict__.pop("_collection", None)
-        self.__dict__.pop("vector_store", None)
         self._articles.clear()
         self._sentence_vectors.clear()
         self._lexical = None
@@ -173,42 +172,31 @@ class Store:
     def _collection(self):
         return self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
 
-    @cached_property
-    def vector_store(self):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self._collection)
-
     def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
-        """Replace whatever is stored for this article with these passages."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        """Replace whatever is stored for this article with these passages.
 
-        self.vector_store.delete(ref_doc_id=article.id)
-        nodes = []
-        for passage, vector in zip(passages, vectors, strict=True):
-            node = TextNode(
-                id_=passage.id,
-                text=passage.text,
-                embedding=vector.tolist(),
-                metadata={
-                    "article_id": article.id,
-                    "n": passage.n,
-                    "start": passage.start,
-                    "end": passage.end,
-                    "title": article.title,
-                    "source": article.source or "",
-                    "published": article.published.isoformat() if article.published else "",
-                    "published_int": int(article.published.strftime("%Y%m%d"))
-                    if article.published else 0,
-                    "path": article.path,
-                },
-                excluded_embed_metadata_keys=["article_id", "n", "start", "end", "path",
-                                              "published_int"],
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
-            nodes.append(node)
-        if nodes:
-            self.vector_store.add(nodes)
+        Written to Chroma directly, as queries read it: llama-index's vector store would cost
+        seconds of imports in every process that ingests (the UI's first start, an upload)."""
+        self._collection.delete(where={"article_id": article.id})
+        if not passages:
+            return
+        published = article.published.isoformat() if article.published else ""
+        self._collection.upsert(
+            ids=[p.id for p in passages],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[p.text for p in passages],
+            metadatas=[{
+                "article_id": article.id,
+                "n": p.n,
+                "start": p.start,
+                "end": p.end,
+                "title": article.title,
+                "source": article.source or "",
+                "published": published,
+                "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
+                "path": article.path,
+            } for p in passages],
+        )
 
     def remove_orphans(self, manifest: Manifest) -> int:
         """Delete passages and article files that no manifest entry owns (left by a crash)."""
