@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,9 @@ from .lexical import LexicalIndex
 from .lexical import stamp as lexical_stamp
 
 COLLECTION = "passages"
+# Articles and sentence vectors kept in memory (most recently used): enough for every candidate
+# of many questions, while a big ingest does not keep the whole collection (~35 MB per 1,000).
+CACHED_ARTICLES = 2048
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
@@ -66,8 +70,8 @@ class Store:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
-        self._articles: dict[str, Article] = {}
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._articles: OrderedDict[str, Article] = OrderedDict()
+        self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lexical: tuple[str, LexicalIndex] | None = None
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
         self._committed: tuple[tuple[int, int, int], Manifest] | None = None
@@ -290,7 +294,7 @@ class Store:
     def save_article(self, article: Article) -> None:
         write_atomically(self.index_dir / "articles" / f"{article.id}.json",
                          article.model_dump_json(indent=1))
-        self._articles[article.id] = article
+        _remember(self._articles, article.id, article)
 
     def save_sentence_vectors(self, article_id: str, vectors: np.ndarray) -> None:
         """The embeddings of an article's sentences (each with the ones it leans on), made at
@@ -298,7 +302,7 @@ class Store:
         buffer = io.BytesIO()
         np.save(buffer, vectors.astype(np.float16))
         write_atomically(self.index_dir / "articles" / f"{article_id}.sentences.npy", buffer.getvalue())
-        self._sentence_vectors[article_id] = vectors.astype(np.float32)
+        _remember(self._sentence_vectors, article_id, vectors.astype(np.float32))
 
     def sentence_vectors(self, article_id: str) -> np.ndarray | None:
         """One row per ``article.sentences``; None for an article stored without them."""
@@ -306,11 +310,21 @@ class Store:
             path = self.index_dir / "articles" / f"{article_id}.sentences.npy"
             if not path.exists():
                 return None
-            self._sentence_vectors[article_id] = np.load(path).astype(np.float32)
+            _remember(self._sentence_vectors, article_id, np.load(path).astype(np.float32))
+        self._sentence_vectors.move_to_end(article_id)
         return self._sentence_vectors[article_id]
 
     def article(self, article_id: str) -> Article:
         if article_id not in self._articles:
             path = self.index_dir / "articles" / f"{article_id}.json"
-            self._articles[article_id] = Article.model_validate_json(path.read_text("utf-8"))
+            _remember(self._articles, article_id, Article.model_validate_json(path.read_text("utf-8")))
+        self._articles.move_to_end(article_id)
         return self._articles[article_id]
+
+
+def _remember(cache: OrderedDict, key: str, value) -> None:
+    """Keep ``value`` as the most recently used entry, dropping the oldest beyond the limit."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > CACHED_ARTICLES:
+        cache.popitem(last=False)
