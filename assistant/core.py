@@ -76,7 +76,7 @@ class Assistant:
                          self.settings.passage_tokens, default_ranker())
 
     def has_index(self) -> bool:
-        return bool(self.store.load_manifest().articles)
+        return bool(self.store.committed().articles)
 
     def ingest(self, paths: Iterable[str | Path], prune: bool = False,
                progress: Progress | None = None) -> IngestReport:
@@ -121,7 +121,7 @@ class Assistant:
 
     def articles(self) -> list[dict]:
         """The indexed articles (key, id, title, source, published, path), newest first."""
-        entries = [{"key": key, **entry} for key, entry in self.store.load_manifest().articles.items()]
+        entries = [{"key": key, **entry} for key, entry in self.store.committed().articles.items()]
         entries.sort(key=lambda e: e["title"].casefold())
         return sorted(entries, key=lambda e: e.get("published") or "", reverse=True)
 
@@ -281,12 +281,12 @@ class Assistant:
 
     def copies(self, article_id: str, path: str) -> list[Copy]:
         """Other printings of an article: near-duplicates found at ingest, identical files."""
-        manifest = self.store.load_manifest()
         groups = self.store.duplicates()
         group = next(([c, *cs] for c, cs in groups.items() if article_id == c or article_id in cs),
                      [article_id])
+        same = [entry for member in group for entry in self.store.entries(member)]
         out = []
-        for entry in sorted(manifest.articles.values(), key=lambda e: e["path"]):
+        for entry in sorted(same, key=lambda e: e["path"]):
             if entry["id"] in group and entry["path"] != path:
                 out.append(Copy(article_id=entry["id"], title=entry["title"],
                                 source=entry.get("source"), published=entry.get("published"),
@@ -318,8 +318,7 @@ class Assistant:
         return event_window(scope, first.published, where)
 
     def _newest_date(self) -> date | None:
-        dates = [e.get("published") for e in self.store.load_manifest().articles.values()]
-        return max((date.fromisoformat(d) for d in dates if d), default=None)
+        return self.store.newest_published()
 
 
 def make_filters(since: date | str | None = None, until: date | str | None = None,

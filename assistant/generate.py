@@ -12,13 +12,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from .answering import ScoredSentence, attributed
 from .chunking import Span, sentence_spans
 from .contracts import REFUSAL, Citation, SentenceCheck, make_citation
 from .guard import addresses_the_assistant
 from .retrieval import Hit
-from .settings import PROJECT_ROOT
 from .terms import terms
 from .text import starts_with_pronoun
 
@@ -29,8 +29,9 @@ UNSUPPORTED_MARK = "⚠"
 
 @cache
 def load_prompt(name: str) -> str:
-    """A prompt template from prompts/<name>.txt (a line "---" splits system from user)."""
-    return (PROJECT_ROOT / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
+    """A prompt template from the package's prompts/<name>.txt (a line "---" splits system from
+    user). Read through the package, so an installed wheel finds it as a checkout does."""
+    return resources.files("assistant").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

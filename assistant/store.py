@@ -1,4 +1,4 @@
-"""The index on disk: passages and vectors in Chroma (through llama-index's Chroma vector store),
+"""The index on disk: passages and vectors in Chroma,
 the cleaned articles as JSON, and a manifest that says which articles are in.
 
 The manifest is the commit point. It is replaced atomically after each file, and only articles it
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from .lexical import LexicalIndex
 from .lexical import stamp as lexical_stamp
 
 COLLECTION = "passages"
+# Articles and sentence vectors kept in memory (most recently used): enough for every candidate
+# of many questions, while a big ingest does not keep the whole collection (~35 MB per 1,000).
+CACHED_ARTICLES = 2048
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
@@ -66,10 +70,13 @@ class Store:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
-        self._articles: dict[str, Article] = {}
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._articles: OrderedDict[str, Article] = OrderedDict()
+        self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lexical: tuple[str, LexicalIndex] | None = None
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
+        self._committed: tuple[tuple[int, int, int], Manifest] | None = None
+        self._stamp: tuple[Manifest, str] | None = None
+        self._memo: dict = {}  # what queries derive from the committed manifest, made once
 
     # ------------------------------------------------------------------ state on disk
 
@@ -91,8 +98,45 @@ class Store:
                 "articles": manifest.articles}
         write_atomically(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
 
+    def committed(self) -> Manifest:
+        """The committed manifest, parsed again only when the file changes (it is replaced
+        atomically, so a new inode means a new commit). Every query reads it several times, and
+        with tens of thousands of articles parsing it would cost more than the search. Read only:
+        ingest works on its own copy from ``load_manifest``."""
+        try:
+            stat = self.manifest_path.stat()
+        except FileNotFoundError:
+            return Manifest()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if self._committed is None or self._committed[0] != key:
+            self._committed = (key, self.load_manifest())
+        return self._committed[1]
+
+    def _derived(self, name: str, make: Callable[[Manifest], object]):
+        manifest = self.committed()
+        if self._memo.get("of") is not manifest:
+            self._memo = {"of": manifest}
+        if name not in self._memo:
+            self._memo[name] = make(manifest)
+        return self._memo[name]
+
+    def entries(self, article_id: str) -> list[dict]:
+        """The committed manifest's entries (files) that hold this article."""
+        def by_id(manifest: Manifest) -> dict[str, list[dict]]:
+            out: dict[str, list[dict]] = {}
+            for entry in manifest.articles.values():
+                out.setdefault(entry["id"], []).append(entry)
+            return out
+        return self._derived("by_id", by_id).get(article_id, [])
+
+    def newest_published(self) -> date | None:
+        """The newest publication date among the committed articles."""
+        return self._derived("newest", lambda manifest: max(
+            (date.fromisoformat(e["published"]) for e in manifest.articles.values()
+             if e.get("published")), default=None))
+
     def require(self) -> Manifest:
-        manifest = self.load_manifest()
+        manifest = self.committed()
         if not manifest.articles:
             raise NoIndexError(
                 f"No index at {self.index_dir}/. Run `assistant ingest articles/` first "
@@ -108,9 +152,10 @@ class Store:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
+        self._committed = self._stamp = None
+        self._memo = {}
         self.__dict__.pop("client", None)
         self.__dict__.pop("_collection", None)
-        self.__dict__.pop("vector_store", None)
         self._articles.clear()
         self._sentence_vectors.clear()
         self._lexical = None
@@ -131,42 +176,31 @@ class Store:
     def _collection(self):
         return self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
 
-    @cached_property
-    def vector_store(self):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self._collection)
-
     def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
-        """Replace whatever is stored for this article with these passages."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        """Replace whatever is stored for this article with these passages.
 
-        self.vector_store.delete(ref_doc_id=article.id)
-        nodes = []
-        for passage, vector in zip(passages, vectors, strict=True):
-            node = TextNode(
-                id_=passage.id,
-                text=passage.text,
-                embedding=vector.tolist(),
-                metadata={
-                    "article_id": article.id,
-                    "n": passage.n,
-                    "start": passage.start,
-                    "end": passage.end,
-                    "title": article.title,
-                    "source": article.source or "",
-                    "published": article.published.isoformat() if article.published else "",
-                    "published_int": int(article.published.strftime("%Y%m%d"))
-                    if article.published else 0,
-                    "path": article.path,
-                },
-                excluded_embed_metadata_keys=["article_id", "n", "start", "end", "path",
-                                              "published_int"],
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
-            nodes.append(node)
-        if nodes:
-            self.vector_store.add(nodes)
+        Written to Chroma directly, as queries read it: llama-index's vector store would cost
+        seconds of imports in every process that ingests (the UI's first start, an upload)."""
+        self._collection.delete(where={"article_id": article.id})
+        if not passages:
+            return
+        published = article.published.isoformat() if article.published else ""
+        self._collection.upsert(
+            ids=[p.id for p in passages],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[p.text for p in passages],
+            metadatas=[{
+                "article_id": article.id,
+                "n": p.n,
+                "start": p.start,
+                "end": p.end,
+                "title": article.title,
+                "source": article.source or "",
+                "published": published,
+                "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
+                "path": article.path,
+            } for p in passages],
+        )
 
     def remove_orphans(self, manifest: Manifest) -> int:
         """Delete passages and article files that no manifest entry owns (left by a crash)."""
@@ -206,7 +240,12 @@ class Store:
         ``split``, the chunker that made the stored passages: the same ids, and nothing from a
         half-written Chroma state.
         """
-        key = lexical_stamp(manifest.article_ids, manifest.signature)
+        if self._stamp and self._stamp[0] is manifest:  # the committed one, stamped already
+            key = self._stamp[1]
+        else:
+            key = lexical_stamp(manifest.article_ids, manifest.signature)
+            if self._committed and self._committed[1] is manifest:
+                self._stamp = (manifest, key)
         if self._lexical and self._lexical[0] == key:
             return self._lexical[1]
         folder = self.index_dir / "lexical" / key
@@ -235,20 +274,19 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int, where: dict | None = None
               ) -> list[tuple[Passage, float]]:
-        """The ``k`` nearest passages with their cosine similarity."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """The ``k`` nearest passages with their cosine similarity.
 
-        result = self.vector_store.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k),
-            where=where,
-        )
+        Chroma is asked directly: going through llama-index's vector store here would import
+        llama-index (2-4 s) before the first answer of every new process."""
+        got = self._collection.query(query_embeddings=[vector.tolist()], n_results=k,
+                                     where=where or None,
+                                     include=["documents", "metadatas", "distances"])
         hits = []
-        for node, similarity in zip(result.nodes, result.similarities, strict=True):
-            meta = node.metadata
+        for text, meta, distance in zip(got["documents"][0], got["metadatas"][0],
+                                        got["distances"][0], strict=True):
             passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
-                              int(meta["end"]), node.get_content())
-            # llama-index reports exp(-distance); Chroma's cosine distance is 1 - cosine.
-            hits.append((passage, 1.0 + math.log(max(similarity, 1e-12))))
+                              int(meta["end"]), text or "")
+            hits.append((passage, 1.0 - distance))  # Chroma's cosine distance is 1 - cosine
         return hits
 
     # ------------------------------------------------------------------ articles
@@ -256,7 +294,7 @@ class Store:
     def save_article(self, article: Article) -> None:
         write_atomically(self.index_dir / "articles" / f"{article.id}.json",
                          article.model_dump_json(indent=1))
-        self._articles[article.id] = article
+        _remember(self._articles, article.id, article)
 
     def save_sentence_vectors(self, article_id: str, vectors: np.ndarray) -> None:
         """The embeddings of an article's sentences (each with the ones it leans on), made at
@@ -264,7 +302,7 @@ class Store:
         buffer = io.BytesIO()
         np.save(buffer, vectors.astype(np.float16))
         write_atomically(self.index_dir / "articles" / f"{article_id}.sentences.npy", buffer.getvalue())
-        self._sentence_vectors[article_id] = vectors.astype(np.float32)
+        _remember(self._sentence_vectors, article_id, vectors.astype(np.float32))
 
     def sentence_vectors(self, article_id: str) -> np.ndarray | None:
         """One row per ``article.sentences``; None for an article stored without them."""
@@ -272,11 +310,21 @@ class Store:
             path = self.index_dir / "articles" / f"{article_id}.sentences.npy"
             if not path.exists():
                 return None
-            self._sentence_vectors[article_id] = np.load(path).astype(np.float32)
+            _remember(self._sentence_vectors, article_id, np.load(path).astype(np.float32))
+        self._sentence_vectors.move_to_end(article_id)
         return self._sentence_vectors[article_id]
 
     def article(self, article_id: str) -> Article:
         if article_id not in self._articles:
             path = self.index_dir / "articles" / f"{article_id}.json"
-            self._articles[article_id] = Article.model_validate_json(path.read_text("utf-8"))
+            _remember(self._articles, article_id, Article.model_validate_json(path.read_text("utf-8")))
+        self._articles.move_to_end(article_id)
         return self._articles[article_id]
+
+
+def _remember(cache: OrderedDict, key: str, value) -> None:
+    """Keep ``value`` as the most recently used entry, dropping the oldest beyond the limit."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > CACHED_ARTICLES:
+        cache.popitem(last=False)

@@ -440,7 +440,11 @@ def serve(assistant: Assistant) -> None:
     # the local model loads while the page starts and the reader types; a question asked before
     # it is up is answered from the quotes, with a note, instead of waiting
     assistant.llm.start_in_background()
-    if not assistant.has_index():
+    if not assistant.has_index() and not Path(settings.articles_dir).is_dir():
+        # installed from a wheel, away from a checkout's articles/: start empty, add in the UI
+        print(f"No index at {settings.index_dir}/ and no folder {settings.articles_dir}: starting "
+              "empty. Add articles in the Articles tab or with `assistant ingest FOLDER`.")
+    elif not assistant.has_index():
         print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
         report = assistant.ingest([settings.articles_dir])
         print(report.summary())
