@@ -9,6 +9,7 @@ and removes passages that no manifest entry owns.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -25,6 +26,7 @@ import numpy as np
 from .articles import Article
 from .chunking import Passage
 from .errors import NoIndexError
+from .files import ChromaFiles, Files, LocalFiles
 from .lexical import LexicalIndex
 from .lexical import stamp as lexical_stamp
 
@@ -62,10 +64,14 @@ def write_atomically(path: Path, text: str | bytes) -> None:
 
 
 class Store:
-    """Chroma embedded (``PersistentClient`` under ``index_dir/chroma``) plus the article files."""
+    """Chroma embedded (``PersistentClient`` under ``index_dir/chroma``) plus the article files;
+    or, with ``chroma_url``, a Chroma server holding both (see ``files.py``)."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, chroma_url: str | None = None,
+                 namespace: str = "news") -> None:
         self.index_dir = Path(index_dir)
+        self.chroma_url = chroma_url
+        self.namespace = namespace
         self._articles: dict[str, Article] = {}
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self._lexical: tuple[str, LexicalIndex] | None = None
@@ -77,19 +83,27 @@ class Store:
     def manifest_path(self) -> Path:
         return self.index_dir / MANIFEST
 
+    @cached_property
+    def files(self) -> Files:
+        """Manifest, articles, sentence vectors, duplicates: local files or Chroma records."""
+        if self.chroma_url:
+            return ChromaFiles(self.client, f"{self.namespace}-files")
+        return LocalFiles(self.index_dir)
+
     def exists(self) -> bool:
-        return self.manifest_path.is_file()
+        return self.files.read(MANIFEST) is not None
 
     def load_manifest(self) -> Manifest:
-        if not self.exists():
+        raw = self.files.read(MANIFEST)
+        if raw is None:
             return Manifest()
-        data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         return Manifest(signature=data.get("signature", {}), articles=data.get("articles", {}))
 
     def save_manifest(self, manifest: Manifest) -> None:
         data = {"format": FORMAT_VERSION, "signature": manifest.signature,
                 "articles": manifest.articles}
-        write_atomically(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+        self.files.write(MANIFEST, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
     def require(self) -> Manifest:
         manifest = self.load_manifest()
@@ -102,6 +116,10 @@ class Store:
 
     def reset(self) -> None:
         """Remove the whole index (used when it was built with other settings)."""
+        if self.chroma_url:  # the server's records; the local folder holds only caches
+            self.files.clear()
+            with contextlib.suppress(Exception):  # absent already
+                self.client.delete_collection(self._collection.name)
         for name in ("chroma", "articles", "lexical", "duplicates.json", MANIFEST):
             target = self.index_dir / name
             if target.is_dir():
@@ -122,6 +140,8 @@ class Store:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        if self.chroma_url:
+            return http_client(self.chroma_url)
         return chromadb.PersistentClient(
             path=str(self.index_dir / "chroma"),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
@@ -129,7 +149,8 @@ class Store:
 
     @cached_property
     def _collection(self):
-        return self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+        name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
+        return self.client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
 
     @cached_property
     def vector_store(self):
@@ -178,11 +199,8 @@ class Store:
         ]
         if orphans:
             self._collection.delete(ids=orphans)
-        folder = self.index_dir / "articles"
-        if folder.is_dir():
-            for path in folder.glob("*.json"):
-                if path.stem not in owned:
-                    path.unlink()
+        self.files.delete([name for name in self.files.names("articles/")
+                           if name.removeprefix("articles/").split(".")[0] not in owned])
         return len(orphans)
 
     def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
@@ -213,6 +231,7 @@ class Store:
         index = LexicalIndex.load(folder)
         if index is None:
             entries = []
+            self.prefetch(manifest.article_ids)
             for article_id in sorted(manifest.article_ids):
                 article = self.article(article_id)
                 entries += [(p.id, f"{article.title}\n{p.text}") for p in split(article)]
@@ -223,10 +242,10 @@ class Store:
 
     def duplicates(self) -> dict[str, list[str]]:
         """canonical article id → ids of its copies (found at ingest, see ``dedupe``)."""
-        path = self.index_dir / "duplicates.json"
-        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        stamp = self.files.stamp("duplicates.json")
         if self._duplicates is None or self._duplicates[0] != stamp:
-            data = json.loads(path.read_text(encoding="utf-8")) if stamp else {}
+            raw = self.files.read("duplicates.json") if stamp else None
+            data = json.loads(raw.decode("utf-8")) if raw else {}
             self._duplicates = (stamp, data.get("groups", {}))
         return self._duplicates[1]
 
@@ -254,8 +273,7 @@ class Store:
     # ------------------------------------------------------------------ articles
 
     def save_article(self, article: Article) -> None:
-        write_atomically(self.index_dir / "articles" / f"{article.id}.json",
-                         article.model_dump_json(indent=1))
+        self.files.write(f"articles/{article.id}.json", article.model_dump_json(indent=1).encode())
         self._articles[article.id] = article
 
     def save_sentence_vectors(self, article_id: str, vectors: np.ndarray) -> None:
@@ -263,20 +281,47 @@ class Store:
         ingest so a question only compares against them. float16: half the disk, same ranking."""
         buffer = io.BytesIO()
         np.save(buffer, vectors.astype(np.float16))
-        write_atomically(self.index_dir / "articles" / f"{article_id}.sentences.npy", buffer.getvalue())
+        self.files.write(f"articles/{article_id}.sentences.npy", buffer.getvalue())
         self._sentence_vectors[article_id] = vectors.astype(np.float32)
 
     def sentence_vectors(self, article_id: str) -> np.ndarray | None:
         """One row per ``article.sentences``; None for an article stored without them."""
         if article_id not in self._sentence_vectors:
-            path = self.index_dir / "articles" / f"{article_id}.sentences.npy"
-            if not path.exists():
+            raw = self.files.read(f"articles/{article_id}.sentences.npy")
+            if raw is None:
                 return None
-            self._sentence_vectors[article_id] = np.load(path).astype(np.float32)
+            self._sentence_vectors[article_id] = np.load(io.BytesIO(raw)).astype(np.float32)
         return self._sentence_vectors[article_id]
 
     def article(self, article_id: str) -> Article:
         if article_id not in self._articles:
-            path = self.index_dir / "articles" / f"{article_id}.json"
-            self._articles[article_id] = Article.model_validate_json(path.read_text("utf-8"))
+            raw = self.files.read(f"articles/{article_id}.json")
+            if raw is None:
+                raise FileNotFoundError(f"article {article_id} is not in the index")
+            self._articles[article_id] = Article.model_validate_json(raw)
         return self._articles[article_id]
+
+    def prefetch(self, article_ids) -> None:
+        """Read the articles not yet in memory in a few requests (a Chroma server: not one each)."""
+        missing = [i for i in sorted(article_ids) if i not in self._articles]
+        for raw in self.files.read_many([f"articles/{i}.json" for i in missing]).values():
+            article = Article.model_validate_json(raw)
+            self._articles[article.id] = article
+
+
+def http_client(url: str):
+    """A ``chromadb.HttpClient`` for ``http://host:port`` (https too), telemetry off."""
+    from urllib.parse import urlsplit
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from .errors import SettingsError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"chroma_url must look like http://host:port, not {url!r}.")
+    return chromadb.HttpClient(
+        host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+        ssl=parts.scheme == "https",
+        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
