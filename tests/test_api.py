@@ -233,3 +233,53 @@ def test_api_keys_guard_the_api(api_index):
         reply = good.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}])
         assert reply.model_extra["citations"]
         assert httpx.get(f"{url}/health").status_code == 200  # for load balancers: no key
+
+
+def test_concurrent_clients_each_get_the_answer_to_their_own_question(base_url, api_assistant):
+    questions = [QUESTION, "What did Lammy urge Wang Yi to do?", "What is Kurt Campbell's job?",
+                 "What did Campbell say about North Korea?"]
+    expected = {q: api_assistant.ask(q).answer for q in questions}
+    results: list[tuple[str, int, dict]] = []
+
+    def client_loop(n: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=120) as client:
+            for i in range(3):
+                q = questions[(n + i) % len(questions)]
+                reply = client.post("/v1/ask", json={"question": q})
+                results.append((q, reply.status_code, reply.json()))
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert len(results) == 24
+    for q, status, data in results:
+        assert status == 200 and data["question"] == q and data["answer"] == expected[q]
+
+
+def test_assistant_serve_starts_on_loopback(seed_index):
+    import subprocess
+    import sys
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--no-ui", "--index",
+                               str(seed_index), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "assistant serve did not start"
+                time.sleep(0.3)
+        assert health.json()["status"] == "ok"
+        ids = [m["id"] for m in httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]]
+        assert ids == [MODEL, EXTRACTIVE_MODEL]
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 404  # --no-ui
+    finally:
+        server.terminate()
+        server.wait(30)
