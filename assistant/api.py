@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
+import httpx
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -37,6 +38,7 @@ from .contracts import Answer
 from .core import Assistant
 from .errors import AssistantError, NoIndexError
 from .ingest import IngestReport
+from .store import StoreUnavailableError
 
 log = logging.getLogger("assistant.api")
 
@@ -266,6 +268,10 @@ def create_app(assistant: Assistant, ui: bool = True):
         return JSONResponse(error_body(f"{exc} Or POST articles to /v1/articles.",
                                        "invalid_request_error", "no_index"), 409)
 
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(request: Request, exc: StoreUnavailableError):
+        return JSONResponse(error_body(str(exc), "server_error", "store_unavailable"), 503)
+
     @app.exception_handler(AssistantError)
     async def _assistant_error(request: Request, exc: AssistantError):
         return JSONResponse(error_body(str(exc), "invalid_request_error", "bad_request"), 400)
@@ -273,6 +279,11 @@ def create_app(assistant: Assistant, ui: bool = True):
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         log.exception("%s %s failed", request.method, request.url.path)
+        if settings.chroma_url and (isinstance(exc, httpx.TransportError)
+                                    or type(exc).__module__.startswith("chromadb")):
+            return JSONResponse(error_body(f"The Chroma server at {settings.chroma_url} failed: "
+                                           f"{type(exc).__name__}. Try again; the server log has "
+                                           "the details.", "server_error", "store_unavailable"), 503)
         return JSONResponse(error_body("Internal error; the server log has the details.",
                                        "server_error", "internal_error"), 500)
 

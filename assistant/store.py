@@ -25,7 +25,7 @@ import numpy as np
 
 from .articles import Article
 from .chunking import Passage
-from .errors import NoIndexError
+from .errors import AssistantError, NoIndexError
 from .files import ChromaFiles, Files, LocalFiles
 from .lexical import LexicalIndex
 from .lexical import stamp as lexical_stamp
@@ -321,7 +321,17 @@ def http_client(url: str):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"chroma_url must look like http://host:port, not {url!r}.")
-    return chromadb.HttpClient(
-        host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
-        ssl=parts.scheme == "https",
-        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+    except Exception as exc:  # chromadb checks the server at once; say what to do
+        raise StoreUnavailableError(
+            f"Cannot reach the Chroma server at {url} ({exc}). Start it (`chroma run --path DIR "
+            f"--port {parts.port or 8000}`) or unset ASSISTANT_CHROMA_URL for the embedded "
+            f"store.") from exc
+
+
+class StoreUnavailableError(AssistantError):
+    """The Chroma server is down or unreachable."""

@@ -145,3 +145,14 @@ def test_the_seed_eval_gives_the_same_figures_against_the_server(chroma_url, tmp
     rows = [[{k: v for k, v in row.items() if k != "timings"} for row in report.systems["ours"]["rows"]]
             for report in (embedded, served_)]
     assert rows[0] == rows[1]  # the same answer to every question, not only the same averages
+
+
+def test_a_chroma_server_that_is_down_is_a_503_that_says_what_to_do(tmp_path):
+    down = f"http://127.0.0.1:{free_port()}"
+    with served(Assistant(Settings(index_dir=tmp_path, chroma_url=down))) as url:
+        health = httpx.get(f"{url}/health", timeout=60)
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        ask = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, timeout=60)
+        assert ask.status_code == 503
+        assert ask.json()["error"]["code"] == "store_unavailable"
+        assert "chroma run" in ask.json()["error"]["message"]
