@@ -283,3 +283,11 @@ def test_assistant_serve_starts_on_loopback(seed_index):
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_the_mounted_page_answers_through_gradio_client(base_url, api_assistant):
+    from gradio_client import Client
+
+    raw = Client(f"{base_url}/", verbose=False).predict(QUESTION, api_name="/ask")
+    expected = json.loads(api_assistant.ask(QUESTION).model_dump_json())
+    assert _contract(json.loads(raw)) == _contract(expected)

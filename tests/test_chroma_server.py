@@ -156,3 +156,42 @@ def test_a_chroma_server_that_is_down_is_a_503_that_says_what_to_do(tmp_path):
         assert ask.status_code == 503
         assert ask.json()["error"]["code"] == "store_unavailable"
         assert "chroma run" in ask.json()["error"]["message"]
+
+
+def test_two_serve_processes_on_one_chroma_server_see_the_same_articles(chroma_url, tmp_path):
+    """`assistant serve` in a subprocess takes an article; another serve answers from it at once,
+    and no longer lists it once the first deleted it."""
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_CHROMA_NAMESPACE": "pair",
+           "ASSISTANT_LLM": "none"}
+    port = free_port()
+    writer = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--no-ui", "--index",
+                               str(tmp_path / "writer"), "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    writer_url = f"http://127.0.0.1:{port}"
+    reader = Assistant(Settings(index_dir=tmp_path / "reader", chroma_url=chroma_url,
+                                chroma_namespace="pair"))
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert writer.poll() is None
+            try:
+                httpx.get(f"{writer_url}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        article = {"title": "Library reopens after flood", "source": "Test Wire",
+                   "text": "The city library reopened on Saturday, eight months after the flood "
+                           "that ruined 12,000 books, head librarian Ana Okafor said."}
+        added = httpx.post(f"{writer_url}/v1/articles", json={"articles": [article]}, timeout=120)
+        assert added.status_code == 200 and added.json()["added"] == [article["title"]]
+        with served(reader) as url:
+            answer = httpx.post(f"{url}/v1/ask", json={"question": "How many books did the flood ruin?"},
+                                timeout=120).json()
+            assert answer["citations"][0]["title"] == article["title"]
+            entry = httpx.get(f"{url}/v1/articles").json()["articles"][0]
+            assert httpx.delete(f"{writer_url}/v1/articles/{entry['id']}", timeout=60).status_code == 200
+            assert httpx.get(f"{url}/v1/articles").json()["articles"] == []
+    finally:
+        writer.terminate()
+        writer.wait(30)
