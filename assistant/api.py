@@ -44,6 +44,7 @@ log = logging.getLogger("assistant.api")
 
 MODEL = "news-assistant"  # the configured backend (generated when an LLM is set)
 EXTRACTIVE_MODEL = "news-assistant-extractive"  # always the quoted sentences, no LLM
+MAX_QUESTION_CHARS = 2_000  # a question, not an article: longer ones are refused with 400
 
 
 # ---------------------------------------------------------------- request bodies
@@ -56,7 +57,7 @@ class _Strict(BaseModel):
 class AskRequest(_Strict):
     """``POST /v1/ask``: the options of ``assistant ask``."""
 
-    question: str = Field(min_length=1, max_length=2_000)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve.")
     since: str | None = Field(default=None, max_length=40,
                               description="2024, 2024-04, 2024-04-09 or 'April 2024'.")
@@ -163,7 +164,11 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
         elif asked is not None:
             history.append(Turn(asked, message.text))
             asked = None
-    return said[-1].text.strip(), history
+    question = said[-1].text.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ApiError(400, f"The question is {len(question):,} characters long; at most "
+                            f"{MAX_QUESTION_CHARS:,}.", param="messages")
+    return question, history
 
 
 def _answer_extras(answer: Answer) -> dict:

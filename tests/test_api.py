@@ -158,6 +158,8 @@ def test_bad_chat_requests_are_openai_errors(client):
         client.chat.completions.create(model=MODEL, messages=[{"role": "assistant", "content": "hi"}])
     with pytest.raises(openai.BadRequestError, match="messages"):
         client.chat.completions.create(model=MODEL, messages=[])
+    with pytest.raises(openai.BadRequestError, match="at most 2,000"):
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Why? " * 1000}])
     with pytest.raises(openai.BadRequestError, match="bogus"):
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}],
                                        extra_body={"bogus": 1})
