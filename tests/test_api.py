@@ -293,3 +293,12 @@ def test_the_mounted_page_answers_through_gradio_client(base_url, api_assistant)
     raw = Client(f"{base_url}/", verbose=False).predict(QUESTION, api_name="/ask")
     expected = json.loads(api_assistant.ask(QUESTION).model_dump_json())
     assert _contract(json.loads(raw)) == _contract(expected)
+
+
+def test_the_mounted_page_keeps_its_login(api_index):
+    with served(Assistant(Settings(index_dir=api_index, ui_auth="alice:pw1")), ui=True) as url:
+        assert httpx.get(f"{url}/config", timeout=30).status_code == 401
+        with httpx.Client(base_url=url, timeout=30) as browser:
+            assert browser.post("/login", data={"username": "alice", "password": "pw1"}).status_code == 200
+            assert browser.get("/config").status_code == 200
+        assert httpx.get(f"{url}/v1/models", timeout=30).status_code == 200  # the API has its own keys
