@@ -230,11 +230,13 @@ def report_markdown(report: IngestReport) -> str:
 # ---------------------------------------------------------------- the page
 
 
-def build(assistant: Assistant):
+def build(assistant: Assistant, lock: threading.Lock | None = None):
     import gradio as gr
 
     settings = assistant.settings
-    lock = threading.Lock()  # one embedding session and one LLM: requests take turns on 2 cores
+    # one embedding session and one LLM: requests take turns on 2 cores (with the HTTP API's,
+    # when `assistant serve` passes its lock)
+    lock = lock or threading.Lock()
     llm_available = settings.llm != "none"
 
     def listing() -> tuple[list[list[str]], list[tuple[str, str]], list[str]]:
