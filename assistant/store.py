@@ -76,6 +76,7 @@ class Store:
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self._lexical: tuple[str, LexicalIndex] | None = None
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
+        self._manifest: tuple[int, Manifest] | None = None  # (its record's stamp, it): server only
 
     # ------------------------------------------------------------------ state on disk
 
@@ -94,6 +95,20 @@ class Store:
         return self.files.read(MANIFEST) is not None
 
     def load_manifest(self) -> Manifest:
+        if self.chroma_url:
+            # On a server a question reads the manifest several times: fetch it again only when
+            # its record was rewritten (a small request for the stamp, not the whole manifest).
+            stamp = self.files.stamp(MANIFEST)
+            if stamp is None:
+                return Manifest()
+            if self._manifest is None or self._manifest[0] != stamp:
+                self._manifest = (stamp, self._read_manifest())
+            cached = self._manifest[1]
+            return Manifest(signature=dict(cached.signature),
+                            articles={k: dict(v) for k, v in cached.articles.items()})
+        return self._read_manifest()
+
+    def _read_manifest(self) -> Manifest:
         raw = self.files.read(MANIFEST)
         if raw is None:
             return Manifest()
@@ -132,6 +147,7 @@ class Store:
         self._articles.clear()
         self._sentence_vectors.clear()
         self._lexical = None
+        self._manifest = None
 
     # ------------------------------------------------------------------ Chroma
 
