@@ -3,8 +3,9 @@ hold up under concurrent clients?
 
     python evals/bench_api.py [--index DIR] [--clients 20] [--seconds 60] [--chroma-url URL]
 
-1. The Python API: ``Assistant.ask(q, use_llm=False)`` over the seed questions, in-process.
-2. One HTTP client: ``POST /v1/ask`` to an `assistant serve` subprocess on loopback, same questions.
+1./2. The Python API (``Assistant.ask(q, use_llm=False)``, in-process) and one HTTP client
+   (``POST /v1/ask`` to an `assistant serve` subprocess on loopback), interleaved question by
+   question over the seed questions, so both see the same load on a shared machine.
 3. ``--clients`` threads for a bounded ``--seconds``: each asks random seed questions and checks
    that the reply is the answer to *its* question (no answer returned to the wrong client).
 
@@ -74,13 +75,6 @@ def main() -> None:
                  for line in (ROOT / "evals" / "seed_articles.jsonl").read_text().splitlines() if line]
     expected = {q: assistant.ask(q, use_llm=False).answer for q in questions}  # also warms up
 
-    python_api = []
-    for _ in range(args.rounds):
-        for q in questions:
-            started = time.perf_counter()
-            assistant.ask(q, use_llm=False)
-            python_api.append(time.perf_counter() - started)
-
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--no-ui", "--index",
                                str(args.index), "--port", str(port)], env=env)
@@ -95,9 +89,13 @@ def main() -> None:
         with httpx.Client(base_url=url, timeout=120) as client:
             for q in questions:  # warm the server up
                 client.post("/v1/ask", json={"question": q, "use_llm": False}).raise_for_status()
-            one_client = []
+            # Interleaved, question by question: on a shared machine both see the same load.
+            python_api, one_client = [], []
             for _ in range(args.rounds):
                 for q in questions:
+                    started = time.perf_counter()
+                    assistant.ask(q, use_llm=False)
+                    python_api.append(time.perf_counter() - started)
                     started = time.perf_counter()
                     client.post("/v1/ask", json={"question": q, "use_llm": False}).raise_for_status()
                     one_client.append(time.perf_counter() - started)
@@ -156,6 +154,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, "http_over_python_p95": round(ratio, 3),
                                     "store": args.chroma_url or "embedded",
+                                    "load_average": os.getloadavg(),
                                     "errors": errors[:20], "cpus": os.cpu_count()}, indent=1))
     print(f"written to {args.out}")
 
