@@ -158,7 +158,9 @@ def chat_command(
 ) -> None:
     """A conversation in the terminal: follow-ups ("Who was he speaking with?") work."""
     try:
-        session = Assistant(_settings(index_dir=index, llm=llm)).chat()
+        assistant = Assistant(_settings(index_dir=index, llm=llm))
+        assistant.llm.start_in_background()  # up by the time the first question is typed
+        session = assistant.chat()
     except AssistantError as exc:
         _fail(exc)
     out.print("Ask about the articles; an empty line or Ctrl-D ends the chat.", style="dim")

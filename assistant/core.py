@@ -164,8 +164,13 @@ class Assistant:
         question = question.strip()
         generating = use_llm and self.llm.enabled
         started = time.perf_counter()
+        waiting = self.llm.starting() if generating else None
+        if waiting:  # the model is still loading: answer now from the quotes, say so once
+            generating = False
         reading = self.read(question, history, make_filters(since, until, source), generating)
         asked, analysed, scope, notices = reading.asked, reading.question, reading.scope, reading.notices
+        if waiting:
+            notices.append(f"{waiting} This answer quotes the articles; the model writes the next ones.")
         hits = self.passages(reading, k)
         passages = [passage_view(hit) for hit in hits]
         retrieved = time.perf_counter()

@@ -27,6 +27,10 @@ class LLMError(AssistantError):
     """The LLM endpoint is down, failed, or too slow."""
 
 
+class LLMStarting(LLMError):
+    """The local model server is still starting in the background: answer without it for now."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -93,6 +97,8 @@ class LocalServer:
 
 _servers: dict[tuple, LocalServer] = {}
 _servers_lock = threading.Lock()
+# servers being started by a background thread: key -> (when it began, done event, failure)
+_starting: dict[tuple, tuple[float, threading.Event, list[BaseException]]] = {}
 
 
 class LLM:
@@ -105,8 +111,62 @@ class LLM:
     def enabled(self) -> bool:
         return self.settings.llm != "none"
 
-    def _endpoint(self) -> tuple[str, str, str]:
-        """(base URL, API key, model name), starting the local server if need be."""
+    def start_in_background(self) -> None:
+        """Start the local model server now, in a thread, so it is up by the time a reader has
+        typed (the UI and `assistant chat` call this as they start). Until it is up, a question
+        is answered without the model (``LLMStarting``) instead of waiting for it."""
+        if self.settings.llm != "local":
+            return
+        key = self._local_key()
+        with _servers_lock:
+            busy = key in _starting and not _starting[key][1].is_set()
+            if busy or (key in _servers and _servers[key].running()):
+                return
+            entry = (time.monotonic(), threading.Event(), [])
+            _starting[key] = entry
+
+        def run() -> None:
+            try:
+                self._endpoint(wait=True)
+            except BaseException as exc:  # noqa: BLE001 - kept and reported at the next question
+                entry[2].append(exc)
+            finally:
+                entry[1].set()
+
+        threading.Thread(target=run, name="llm-start", daemon=True).start()
+
+    def state(self) -> str:
+        """"off", "starting", "ready", "failed" (start failed) or "idle" (not started yet)."""
+        if self.settings.llm == "none":
+            return "off"
+        if self.settings.llm != "local":
+            return "ready"
+        key = self._local_key()
+        entry = _starting.get(key)
+        if entry is not None and not entry[1].is_set():
+            return "starting"
+        server = _servers.get(key)
+        if server is not None and server.running():
+            return "ready"
+        return "failed" if entry is not None and entry[2] else "idle"
+
+    def starting(self) -> str | None:
+        """What to tell a reader while the background start is under way (else None)."""
+        if self.settings.llm != "local":
+            return None
+        entry = _starting.get(self._local_key())
+        if entry is None or entry[1].is_set():
+            return None
+        return (f"The local model is still starting ({time.monotonic() - entry[0]:.0f} s so far; "
+                f"it takes about 10-30 s).")
+
+    def _local_key(self) -> tuple:
+        s = self.settings
+        return (s.llm_model, str(s.models_dir), s.llm_threads, s.llm_ctx)
+
+    def _endpoint(self, wait: bool = False) -> tuple[str, str, str]:
+        """(base URL, API key, model name), starting the local server if need be. While a
+        background start is under way, ``LLMStarting`` unless ``wait``."""
         s = self.settings
         if s.llm == "openai":
             base = s.llm_base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
@@ -116,7 +176,13 @@ class LLM:
                                "(or ASSISTANT_LLM_API_KEY).")
             return base, key, s.llm_model
         path = model_path(s.llm_model, s.models_dir)
-        key = (str(path), s.llm_threads, s.llm_ctx)
+        key = self._local_key()
+        if not wait and (message := self.starting()):
+            raise LLMStarting(message)
+        entry = _starting.get(key)
+        if not wait and entry is not None and entry[2]:  # the background start failed: say so once
+            _starting.pop(key, None)
+            raise LLMError(f"The local model did not start: {entry[2][0]}")
         with _servers_lock:
             server = _servers.get(key)
             if server is None or not server.running():
@@ -179,3 +245,4 @@ def stop_local_servers() -> None:
         for server in _servers.values():
             server.stop()
         _servers.clear()
+        _starting.clear()

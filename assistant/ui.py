@@ -434,6 +434,9 @@ def launch_options(settings) -> dict:
 def serve(assistant: Assistant) -> None:
     """Build the index from the bundled articles if there is none, then serve the page."""
     settings = assistant.settings
+    # the local model loads while the page starts and the reader types; a question asked before
+    # it is up is answered from the quotes, with a note, instead of waiting
+    assistant.llm.start_in_background()
     if not assistant.has_index():
         print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
         report = assistant.ingest([settings.articles_dir])

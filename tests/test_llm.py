@@ -175,3 +175,28 @@ def test_the_api_streams_a_generated_answer_with_its_draft_then_the_verified_tex
     for citation in last["citations"]:
         article = assistant.store.article(citation["article_id"])
         assert article.text[citation["start"]:citation["end"]] == citation["quote"]
+
+
+def test_the_model_starts_in_the_background_and_a_question_meanwhile_is_answered_at_once(seed_index):
+    import time
+
+    from assistant.llm import stop_local_servers
+
+    assistant = Assistant(Settings(index_dir=seed_index, llm="local", llm_model=SMOL))
+    try:
+        begun = time.monotonic()
+        assistant.llm.start_in_background()
+        assert assistant.llm.state() == "starting"
+        early = assistant.ask("What did Lammy urge Wang Yi to do?")
+        waited = time.monotonic() - begun
+        assert early.mode == "extractive" and early.citations and not early.refused
+        assert "still starting" in early.notice and "quotes the articles" in early.notice
+        while assistant.llm.state() == "starting" and time.monotonic() - begun < 180:
+            time.sleep(0.2)
+        assert assistant.llm.state() == "ready"
+        print(f"answered {waited:.1f} s after the start began; model up after "
+              f"{time.monotonic() - begun:.1f} s")
+        later = assistant.ask("What did Lammy urge Wang Yi to do?")
+        assert later.mode == "generated" and not (later.notice or "").count("starting")
+    finally:
+        stop_local_servers()
