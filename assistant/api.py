@@ -480,17 +480,14 @@ def create_app(assistant: Assistant, ui: bool = True):
     @app.get("/health")
     def health():
         """Up, how big the index is, where it lives, and the LLM backend."""
-        from .llm import _servers
-
         try:
             manifest = assistant.store.load_manifest()
             passages = assistant.store.count_passages() if manifest.articles else 0
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read is the answer
             log.warning("health: the store is unavailable: %s", exc)
             return JSONResponse({"status": "unavailable", "problem": f"store: {exc}"}, 503)
-        llm = {"backend": settings.llm, "model": None if settings.llm == "none" else settings.llm_model}
-        if settings.llm == "local":
-            llm["running"] = any(server.running() for server in list(_servers.values()))
+        llm = {"backend": settings.llm, "model": None if settings.llm == "none" else settings.llm_model,
+               "state": assistant.llm.state()}  # off, idle, starting, ready, failed
         return {"status": "ok", "articles": len(manifest.articles), "passages": passages,
                 "store": settings.chroma_url or "embedded", "llm": llm}
 
@@ -518,6 +515,9 @@ def serve(assistant: Assistant, ui: bool = True) -> None:
     import uvicorn
 
     settings = assistant.settings
+    # as `assistant ui` does: the local model loads while the server starts; a question asked
+    # before it is up is answered from the quotes, with a note
+    assistant.llm.start_in_background()
     asgi = create_app(assistant, ui=ui)
     where = f"http://{settings.api_host}:{settings.api_port}"
     print(f"API at {where}/v1 (docs at {where}/docs)" + (f", chat UI at {where}/" if ui else "")
