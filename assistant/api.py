@@ -179,6 +179,23 @@ def _answer_extras(answer: Answer) -> dict:
                                        "condensed_question", "timings")}
 
 
+def _inline_schema(model: type[BaseModel]) -> dict:
+    """A model's JSON schema with its ``$defs`` put in place (OpenAPI cannot resolve them)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema)
+
+
 def parse_key_list(raw: str | None) -> list[str]:
     return [key.strip() for key in (raw or "").split(",") if key.strip()]
 
@@ -411,7 +428,7 @@ def create_app(assistant: Assistant, ui: bool = True):
 
     @app.post("/v1/articles", dependencies=guarded,
               openapi_extra={"requestBody": {"content": {
-                  "application/json": {"schema": ArticlesRequest.model_json_schema()},
+                  "application/json": {"schema": _inline_schema(ArticlesRequest)},
                   "multipart/form-data": {"schema": {"type": "object", "properties": {
                       "files": {"type": "array", "items": {"type": "string",
                                                            "format": "binary"}}}}}}}})

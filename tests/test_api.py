@@ -220,6 +220,7 @@ def test_the_page_and_the_docs_are_served_by_the_same_app(base_url):
     assert httpx.get(f"{base_url}/docs", timeout=30).status_code == 200
     schema = httpx.get(f"{base_url}/openapi.json", timeout=30).json()
     assert {"/v1/chat/completions", "/v1/ask", "/v1/articles", "/health"} <= schema["paths"].keys()
+    assert "$defs" not in json.dumps(schema)  # every $ref resolves inside the OpenAPI document
 
 
 def test_api_keys_guard_the_api(api_index):
