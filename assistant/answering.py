@@ -12,6 +12,7 @@ from .chunking import Span
 from .contracts import Citation, make_citation
 from .embedding import MiniLM
 from .features import Candidate, article_view, asked_entity
+from .guard import addresses_the_assistant
 from .language import QuestionLanguage
 from .retrieval import Hit
 from .scorer import Scorer
@@ -50,8 +51,9 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
             views[article.id] = article_view(question, article)
         passage_terms = terms(f"{article.title}\n{hit.passage.text}")
         for i, sentence in enumerate(article.sentences):
-            if hit.passage.start <= sentence.start and sentence.end <= hit.passage.end:
-                rows.append((rank, hit, i, sentence, passage_terms))
+            if hit.passage.start <= sentence.start and sentence.end <= hit.passage.end \
+                    and not addresses_the_assistant(article.text[sentence.start:sentence.end]):
+                rows.append((rank, hit, i, sentence, passage_terms))  # article text is data
     if not rows:
         return []
     asked = embedder.embed_one(question.text)

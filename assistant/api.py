@@ -522,7 +522,7 @@ def create_app(assistant: Assistant, ui: bool = True):
         from .ui import CSS, JS, build, launch_options
 
         auth = launch_options(settings)["auth"]
-        gr.mount_gradio_app(app, build(assistant, lock), path="/", auth=auth, css=CSS, js=JS)
+        gr.mount_gradio_app(app, build(assistant), path="/", auth=auth, css=CSS, js=JS)
     app.add_middleware(BodyLimit, limit_for=limit_for)
     return app
 

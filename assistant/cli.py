@@ -77,6 +77,7 @@ def ingest_command(
             "removed": report.removed, "passages": report.passages,
             "seconds": round(report.seconds, 3),
             "errors": [{"path": e.path, "problem": e.problem} for e in report.errors],
+            "cut": report.cut,
         }, ensure_ascii=False, indent=2))
     else:
         out.print(report.summary(), highlight=False)

@@ -84,7 +84,8 @@ class Assistant:
         """Add new and changed articles from files and folders; with ``prune``, drop vanished ones."""
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
                       prune=prune, progress=progress,
-                      max_file_bytes=self.settings.max_file_bytes)
+                      max_file_bytes=self.settings.max_file_bytes,
+                      max_article_chars=self.settings.max_article_chars)
 
     @property
     def uploads_dir(self) -> Path:

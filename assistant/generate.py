@@ -16,6 +16,7 @@ from functools import cache
 from .answering import ScoredSentence, attributed
 from .chunking import Span, sentence_spans
 from .contracts import REFUSAL, Citation, SentenceCheck, make_citation
+from .guard import addresses_the_assistant
 from .retrieval import Hit
 from .settings import PROJECT_ROOT
 from .terms import terms
@@ -43,7 +44,7 @@ class Source:
     @property
     def text(self) -> str:
         article = self.hit.article
-        return article.text[self.sentences[0].start:self.sentences[-1].end]
+        return " ".join(article.text[s.start:s.end] for s in self.sentences)
 
 
 def build_sources(candidates: list[ScoredSentence], limit: int) -> list[Source]:
@@ -62,7 +63,9 @@ def build_sources(candidates: list[ScoredSentence], limit: int) -> list[Source]:
         j = next(j for j, s in enumerate(inside) if s.start >= first)  # within the passage
         if j == i and i and starts_with_pronoun(cand.text):
             j = i - 1
-        spans = tuple(inside[j:last + 1])
+        # a sentence that speaks to the assistant is never shown to the model (nor can support)
+        spans = tuple(s for s in inside[j:last + 1]
+                      if s == inside[i] or not addresses_the_assistant(hit.article.text[s.start:s.end]))
         if any(set(spans) & set(src.sentences) for src in sources if src.hit.article.id
                == hit.article.id):
             continue

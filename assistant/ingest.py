@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dedupe, language, speech
-from .articles import MAX_FILE_BYTES, Article, Sentence, iter_files, load_file
+from .articles import MAX_FILE_BYTES, Article, Sentence, article_id, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
 from .errors import ArticleError
@@ -16,6 +16,8 @@ from .store import Manifest, Store
 from .text import sentence_contexts
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+
+MAX_ARTICLE_CHARS = 200_000  # default of Settings.max_article_chars (a long feature is ~50,000)
 
 
 @dataclass
@@ -25,6 +27,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
+    cut: list[str] = field(default_factory=list)  # "title: kept N of M characters"
     passages: int = 0  # passages embedded in this run
     seconds: float = 0.0
 
@@ -39,6 +42,7 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged (skipped), {len(self.removed)} removed, "
             f"{len(self.errors)} failed; {self.passages} passages embedded in "
             f"{self.seconds:.1f}s{rate}"
+            + "".join(f"\ncut (too long): {note}" for note in self.cut)
         )
 
 
@@ -56,6 +60,7 @@ def ingest(
     prune: bool = False,
     progress: Progress | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
+    max_article_chars: int = MAX_ARTICLE_CHARS,
 ) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
@@ -83,6 +88,7 @@ def ingest(
             articles, errors = [], [ArticleError(str(item), f"cannot read: {exc}")]
         report.errors.extend(errors)
         for article in articles:
+            article = _bounded(article, max_article_chars, report)
             try:
                 _ingest_article(article, manifest, store, embedder, passage_tokens, report)
             except (ValueError, UnicodeError, RecursionError) as exc:
@@ -100,6 +106,21 @@ def ingest(
     _finish(manifest, store, embedder, passage_tokens)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _bounded(article: Article, limit: int, report: IngestReport) -> Article:
+    """The article, or its first ``limit`` characters (cut at a paragraph end if there is one
+    in the last quarter, else at a space), noted in the report."""
+    if len(article.text) <= limit:
+        return article
+    cut = article.text.rfind("\n", limit * 3 // 4, limit)
+    if cut < 0:
+        cut = article.text.rfind(" ", 0, limit)
+    cut = cut if cut > 0 else limit
+    text = article.text[:cut].rstrip()
+    report.cut.append(f"{article.key}: kept the first {len(text):,} of {len(article.text):,} "
+                      f"characters (ASSISTANT_MAX_ARTICLE_CHARS)")
+    return article.model_copy(update={"text": text, "id": article_id(article.title, text)})
 
 
 def remove(keys: Iterable[str], store: Store, embedder: MiniLM, passage_tokens: int
@@ -142,8 +163,8 @@ def analyse_sentences(text: str) -> tuple[Sentence, ...]:
 def _reanalyse(manifest: Manifest, store: Store, embedder: MiniLM) -> None:
     """Find the speakers of every stored article again; passages and vectors stay as they are.
     The manifest keeps its old signature until all are done, so a crash means starting over."""
-    for article_id in sorted(manifest.article_ids):
-        _store_analysis(store.article(article_id), store, embedder)
+    for stored in sorted(manifest.article_ids):
+        _store_analysis(store.article(stored), store, embedder)
     manifest.signature = {**manifest.signature, **_analysis_versions()}
     store.save_manifest(manifest)
 

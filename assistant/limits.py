@@ -1,4 +1,5 @@
-"""Brakes that keep one client from hurting the others: login throttling."""
+"""Brakes that keep one client from hurting the others: login throttling, and shared access to
+the index (answers run side by side; an ingest or a delete runs alone)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("assistant.login")
 
@@ -45,3 +47,42 @@ class LoginThrottle:
                             min(self.base_delay * 2 ** (self.failures[username] - 1),
                                 self.max_delay))
         return ok
+
+
+class SharedAccess:
+    """Readers share, writers are alone: any number of questions are answered at once (each
+    waits only on its own LLM call), while an ingest or a delete waits for the answers under
+    way and holds new ones back until it is done. A waiting writer goes before new readers,
+    so a stream of questions cannot starve an upload."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()

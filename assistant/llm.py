@@ -63,8 +63,8 @@ class LocalServer:
             raise LLMError("llama-cpp-python is not installed: run `make setup` "
                            "(or use --llm none / --llm openai).") from exc
         self.port = free_port()
-        if self.log:  # started in the background, maybe before the index folder exists
-            self.log.parent.mkdir(parents=True, exist_ok=True)
+        if self.log:
+            self.log.parent.mkdir(parents=True, exist_ok=True)  # the index may not exist yet
         log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model),

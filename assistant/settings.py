@@ -47,6 +47,9 @@ class Settings(BaseSettings):
                                 description="Seconds an LLM answer may take in all; then a note.")
     max_file_bytes: int = Field(default=20_000_000, ge=1,
                                 description="Larger article files are skipped with an error line.")
+    max_article_chars: int = Field(default=200_000, ge=1000,
+                                   description="A longer article keeps its first this many characters "
+                                               "(the ingest report says so).")
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_threads: int = Field(default=2, ge=1, le=64)
     llm_ctx: int = Field(default=4096, ge=512)
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
     )
     ui_host: str = Field(default="127.0.0.1", description="Address the UI binds to.")
     ui_port: int = 7860
+    ui_concurrency: int = Field(
+        default=8, ge=1, le=64,
+        description="Questions the UI answers at once (each waits only on its own LLM call).")
     ui_auth: str | None = Field(
         default=None, description="Login for a shared UI: 'user:password', several comma-separated.")
 

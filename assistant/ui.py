@@ -12,7 +12,6 @@ import html
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from .core import Assistant
 from .errors import AssistantError, SettingsError
 from .generate import UNSUPPORTED_MARK
 from .ingest import IngestReport
-from .limits import LoginThrottle
+from .limits import LoginThrottle, SharedAccess
 
 log = logging.getLogger(__name__)
 
@@ -230,13 +229,15 @@ def report_markdown(report: IngestReport) -> str:
 # ---------------------------------------------------------------- the page
 
 
-def build(assistant: Assistant, lock: threading.Lock | None = None):
+def build(assistant: Assistant, access: SharedAccess | None = None):
     import gradio as gr
 
     settings = assistant.settings
-    # one embedding session and one LLM: requests take turns on 2 cores (with the HTTP API's,
-    # when `assistant serve` passes its lock)
-    lock = lock or threading.Lock()
+    # Questions are answered side by side (an extractive answer never waits for another user's
+    # LLM call); an upload or a delete waits for the answers under way and runs alone.
+    access = access or SharedAccess()  # `assistant serve` passes the HTTP API's
+    for part in ("embedder", "store", "retriever", "scorer", "llm"):  # built once, not per thread
+        getattr(assistant, part)
     llm_available = settings.llm != "none"
 
     def listing() -> tuple[list[list[str]], list[tuple[str, str]], list[str]]:
@@ -267,7 +268,7 @@ def build(assistant: Assistant, lock: threading.Lock | None = None):
         yield chat, gr.skip(), conversation, ""
         options = ask_options(since, until, sources, k, use_llm)
         text, answer = "", None
-        with lock:
+        with access.reading():
             try:
                 for event in conversation.session.stream(message, **options):
                     if event.kind == "sources":
@@ -306,28 +307,28 @@ def build(assistant: Assistant, lock: threading.Lock | None = None):
             progress((done, total), desc=f"Indexing {Path(current).name}" if current else "Indexing",
                      unit="files")
 
-        with lock:
+        with access.writing():
             report = assistant.upload(files, progress=step)
         return after_change(report)
 
     def paste(title: str, source: str, published: str, text: str):
         if not text or not text.strip():
             return "Paste the article's text first.", gr.skip(), gr.skip(), gr.skip()
-        with lock:
+        with access.writing():
             report = assistant.add_text(text, title, source, published)
         return after_change(report)
 
     def delete_chosen(keys: list[str] | None):
         if not keys:
             return "Choose the articles to delete first.", gr.skip(), gr.skip(), gr.skip()
-        with lock:
+        with access.writing():
             report = assistant.remove(keys)
         return after_change(report)
 
     def ask_api(question: str, since: str = "", until: str = "", sources: list[str] | None = None,
                 k: int = settings.top_k, use_llm: bool = True) -> str:
         """One question, no conversation: the Answer as JSON, as the CLI's --json prints it."""
-        with lock:
+        with access.reading():
             try:
                 answer = assistant.ask(question, **ask_options(since, until, sources, k, use_llm))
             except AssistantError as exc:
@@ -336,7 +337,7 @@ def build(assistant: Assistant, lock: threading.Lock | None = None):
 
     def delete_api(keys: list[str]) -> str:
         """Take articles out of the index by key; the summary of what was removed."""
-        with lock:
+        with access.writing():
             return assistant.remove(keys).summary()
 
     def articles_api() -> str:
@@ -402,8 +403,10 @@ def build(assistant: Assistant, lock: threading.Lock | None = None):
 
         ask_inputs = [box, chatbot, conversation, since, until, sources, k, use_llm]
         ask_outputs = [chatbot, panel, conversation, box]
-        box.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
-        send.click(respond, ask_inputs, ask_outputs, api_visibility="private")
+        # questions from every tab and the API share one pool of workers (answers run side by side)
+        asking = {"concurrency_limit": settings.ui_concurrency, "concurrency_id": "ask"}
+        box.submit(respond, ask_inputs, ask_outputs, api_visibility="private", **asking)
+        send.click(respond, ask_inputs, ask_outputs, api_visibility="private", **asking)
         fresh.click(new_chat, None, [chatbot, conversation, panel, box], api_visibility="private")
         chatbot.clear(new_chat, None, [chatbot, conversation, panel, box], api_visibility="private")
         changed = [status, table, doomed, sources]
@@ -412,7 +415,7 @@ def build(assistant: Assistant, lock: threading.Lock | None = None):
         remove.click(delete_chosen, doomed, changed, api_visibility="private")
         demo.load(lambda: listing_updates(), None, [table, doomed, sources],
                   api_visibility="private")
-        gr.api(ask_api, api_name="ask")
+        gr.api(ask_api, api_name="ask", **asking)
         gr.api(articles_api, api_name="articles")
         gr.api(delete_api, api_name="delete")
     return demo

@@ -66,3 +66,34 @@ def test_citation_markers_in_article_text_are_neutralised(tmp_path: Path) -> Non
     articles, _ = load_file(tmp_path / "m.txt")
     assert "[1]" not in articles[0].text and "[2]" not in articles[0].text
     assert "figures" in articles[0].text
+
+
+def test_a_line_without_sentence_ends_gives_bounded_passages_and_quotes(tmp_path: Path) -> None:
+    from assistant import Assistant, Settings
+    from assistant.chunking import MAX_SENTENCE_CHARS
+
+    words = " ".join(f"ferry{i % 97} harbour toll levy" for i in range(20_000))  # ~600 KB, no "."
+    (tmp_path / "one_line.txt").write_text("Harbour levy notes\n\n" + words + "\n", encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index", llm="none"))
+    report = assistant.ingest([tmp_path / "one_line.txt"])
+    assert report.ok and report.passages > 100
+    article = assistant.store.article(assistant.articles()[0]["id"])
+    assert max(s.end - s.start for s in article.sentences) <= MAX_SENTENCE_CHARS
+    answer = assistant.ask("What does the harbour toll levy say about ferry42?")
+    assert all(len(c.quote) <= 2 * MAX_SENTENCE_CHARS for c in answer.citations)  # at most a join
+    assert len(answer.model_dump_json()) < 100_000
+
+
+def test_an_over_long_article_is_cut_and_the_report_says_so(tmp_path: Path) -> None:
+    from assistant import Assistant, Settings
+
+    paragraph = "The council met again on Tuesday and talked about the ferry fares for an hour.\n\n"
+    (tmp_path / "long.txt").write_text("Ferry fares\n\n" + paragraph * 200, encoding="utf-8")
+    (tmp_path / "short.txt").write_text("Bridge\n\n" + GOOD, encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index", llm="none", max_article_chars=5000))
+    report = assistant.ingest([tmp_path])
+    assert report.ok and len(report.added) == 2
+    assert len(report.cut) == 1 and "long.txt" in report.cut[0] and "kept the first" in report.cut[0]
+    assert "cut (too long)" in report.summary()
+    stored = {e["title"]: assistant.store.article(e["id"]) for e in assistant.articles()}
+    assert len(stored["Ferry fares"].text) <= 5000 and stored["Ferry fares"].text.endswith("hour.")

@@ -393,3 +393,22 @@ def test_a_quote_that_starts_before_its_passage_is_shown_whole(tmp_path):
     assert "<mark>Doug Cameron from the metal workers union says" in card
     assert "on the head of the airline,&quot; he said.</mark>" in card
     assert "✓ quote matches the stored article" in card
+
+
+def test_an_extractive_answer_does_not_wait_for_another_users_hanging_llm(tmp_path):
+    from fake_llm import FaultServer
+
+    with FaultServer("hang") as hanging:
+        proc, url = start_ui(tmp_path / "index", ASSISTANT_LLM="openai", ASSISTANT_LLM_API_KEY="x",
+                             ASSISTANT_LLM_BASE_URL=hanging.base_url,
+                             ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT="60")
+        try:
+            client = Client(url, verbose=False)
+            waiting = client.submit("What did Lammy urge Wang Yi to do?", api_name="/ask")
+            time.sleep(2)  # that question is now held by the endpoint, which never answers
+            quick = json.loads(client.predict("What did Campbell warn?", "", "", [], 5, False,
+                                              api_name="/ask"))
+            assert quick["mode"] == "extractive" and quick["citations"]
+            assert not waiting.done()  # answered while the other question still waits on the LLM
+        finally:
+            stop(proc)
