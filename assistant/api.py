@@ -6,8 +6,10 @@ returns. ``POST /v1/ask`` answers with exactly the JSON ``assistant ask --json``
 ``POST /v1/chat/completions`` carries the same answer as the reply's content and its citations
 as an extra field (of the response, or of the last streamed chunk).
 
-Requests take turns on one lock, as in the UI: one embedding session and one LLM on a small
-machine; more throughput means more replicas (see the README's deployment notes).
+Questions are answered side by side, as in the UI (at most ``api_concurrency`` at once, each
+waiting only on its own LLM call); adding or deleting articles waits for the answers under way
+and runs alone. The page mounted at ``/`` shares that access. More throughput on a small machine
+means more replicas (see the README's deployment notes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .contracts import Answer
 from .core import Assistant
 from .errors import AssistantError, NoIndexError
 from .ingest import IngestReport
+from .limits import SharedAccess
 from .store import StoreUnavailableError
 
 log = logging.getLogger("assistant.api")
@@ -251,7 +254,10 @@ def create_app(assistant: Assistant, ui: bool = True):
     """The FastAPI app: the API under ``/v1``, ``/health``, ``/docs``, and (``ui``) the page at ``/``."""
     settings = assistant.settings
     keys = parse_key_list(settings.api_keys)
-    lock = threading.Lock()  # one embedding session and one LLM: requests take turns
+    access = SharedAccess()  # readers share, a writer (ingest, delete) is alone; the page's too
+    answering = threading.BoundedSemaphore(settings.api_concurrency)
+    for part in ("embedder", "store", "retriever", "scorer", "llm"):  # built once, not per thread
+        getattr(assistant, part)
 
     app = FastAPI(title="News assistant", version="1",
                   description="Answers from news articles only, every claim quoted from its source.")
@@ -323,8 +329,12 @@ def create_app(assistant: Assistant, ui: bool = True):
 
     guarded = [Depends(authorised)]
 
-    def in_turn(work: Callable[[], Any]) -> Any:
-        with lock:
+    def reading(work: Callable[[], Any]) -> Any:
+        with answering, access.reading():
+            return work()
+
+    def writing(work: Callable[[], Any]) -> Any:
+        with access.writing():
             return work()
 
     def ask_options(body: AskRequest | ChatRequest) -> dict:
@@ -353,7 +363,7 @@ def create_app(assistant: Assistant, ui: bool = True):
         options = {**ask_options(body), "history": history, "use_llm": body.model == MODEL}
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not body.stream:
-            answer = in_turn(lambda: assistant.ask(question, **options))
+            answer = reading(lambda: assistant.ask(question, **options))
             return {"id": reply_id, "object": "chat.completion", "created": created,
                     "model": body.model,
                     "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
@@ -385,15 +395,15 @@ def create_app(assistant: Assistant, ui: bool = True):
             media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     def streamed(make: Callable[[], Iterator[str]]):
-        """Run ``make()``'s frames in a worker thread holding the lock, hand them to the client
-        as they come. The worker finishes even if the client leaves, so the lock is never held
+        """Run ``make()``'s frames in a worker thread with read access, hand them to the client
+        as they come. The worker finishes even if the client leaves, so access is never held
         by an abandoned generator."""
         frames: queue.Queue = queue.Queue()
         done = object()
 
         def work() -> None:
             try:
-                with lock:
+                with answering, access.reading():
                     for frame in make():
                         frames.put(frame)
             except AssistantError as exc:
@@ -417,14 +427,14 @@ def create_app(assistant: Assistant, ui: bool = True):
     @app.post("/v1/ask", dependencies=guarded)
     def ask(body: AskRequest):
         """One question, no conversation: exactly what ``assistant ask --json`` prints."""
-        answer = in_turn(lambda: assistant.ask(body.question.strip(), **ask_options(body),
+        answer = reading(lambda: assistant.ask(body.question.strip(), **ask_options(body),
                                                use_llm=body.use_llm))
         return Response(answer.model_dump_json(indent=2), media_type="application/json")
 
     @app.get("/v1/articles", dependencies=guarded)
     def articles() -> dict:
         """The indexed articles, newest first: key, id, title, source, published, path."""
-        return {"articles": in_turn(assistant.articles)}
+        return {"articles": reading(assistant.articles)}
 
     @app.post("/v1/articles", dependencies=guarded,
               openapi_extra={"requestBody": {"content": {
@@ -452,7 +462,7 @@ def create_app(assistant: Assistant, ui: bool = True):
                     target.parent.mkdir()
                     target.write_bytes(await upload.read())
                     paths.append(target)
-                report = await anyio.to_thread.run_sync(in_turn, lambda: assistant.upload(paths))
+                report = await anyio.to_thread.run_sync(writing, lambda: assistant.upload(paths))
             for error in report.errors:  # where the server keeps it means nothing to the client
                 error.path = Path(error.path).name
         elif kind == "application/json":
@@ -472,7 +482,7 @@ def create_app(assistant: Assistant, ui: bool = True):
                     total.seconds += one.seconds
                 return total
 
-            report = await anyio.to_thread.run_sync(in_turn, add_all)
+            report = await anyio.to_thread.run_sync(writing, add_all)
         else:
             raise ApiError(415, "Send multipart/form-data (field 'files') or application/json "
                                 "({\"articles\": [...]}).", code="unsupported_media_type")
@@ -488,7 +498,7 @@ def create_app(assistant: Assistant, ui: bool = True):
             keys = [key] if key in entries else [k for k, e in entries.items() if e["id"] == key]
             return assistant.remove(keys or [key])
 
-        report = in_turn(remove)
+        report = writing(remove)
         if not report.removed:
             raise ApiError(404, f"No article with the key {key!r} (GET /v1/articles lists them).",
                            code="not_found", param="key")
@@ -522,7 +532,7 @@ def create_app(assistant: Assistant, ui: bool = True):
         from .ui import CSS, JS, build, launch_options
 
         auth = launch_options(settings)["auth"]
-        gr.mount_gradio_app(app, build(assistant), path="/", auth=auth, css=CSS, js=JS)
+        gr.mount_gradio_app(app, build(assistant, access), path="/", auth=auth, css=CSS, js=JS)
     app.add_middleware(BodyLimit, limit_for=limit_for)
     return app
 

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # ---- issue 18: the HTTP API (`assistant serve`) and Chroma as a server
     api_host: str = Field(default="127.0.0.1", description="Address `assistant serve` binds to.")
     api_port: int = Field(default=8000, description="Port of `assistant serve`.")
+    api_concurrency: int = Field(default=8, ge=1, le=64,
+                                 description="Questions the API answers at once (as ui_concurrency).")
     api_keys: str | None = Field(
         default=None, description="Bearer tokens the /v1 API accepts, comma-separated; none: open.")
     api_max_request_bytes: int = Field(default=1_000_000, ge=1_000,
