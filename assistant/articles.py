@@ -322,6 +322,8 @@ def _parse_date(value: object) -> date | None:
 
 def _make(path: Path, key: str, title: str | None, text: str, source: str | None,
           author: str | None, published: date | None, url: str | None) -> Article:
+    if not re.search(r"[^\W\d_]{2}", text):  # control characters, punctuation, a bare number
+        raise ArticleError(key, "no words in the article text")
     title = (title or "").strip() or _first_sentence_title(text)
     return Article(
         id=article_id(title, text),
@@ -409,8 +411,11 @@ def _load_json(path: Path, raw: str, lines: bool) -> tuple[list[Article], list[A
         ident = fields["id"] or fields["url"] or where.split()[-1]
         text = clean_text(fields["text"])
         published = _parse_date(fields["published"])
-        articles.append(_make(path, f"{path}#{ident}", fields["title"], text, fields["source"],
-                              fields["author"], published, fields["url"]))
+        try:  # one bad record never costs the others
+            articles.append(_make(path, f"{path}#{ident}", fields["title"], text, fields["source"],
+                                  fields["author"], published, fields["url"]))
+        except ArticleError as exc:
+            errors.append(exc)
     if not articles and not errors:
         errors.append(ArticleError(str(path), "no articles in file"))
     return articles, errors

@@ -97,11 +97,11 @@ class Conversation:
             card = self.cards.get(c.n)
             article = assistant.store.article(c.article_id)
             if card is None:
-                passage = next((p for p in answer.passages if p.article_id == c.article_id
-                                and p.start < c.end and c.start < p.end), None)
-                if passage:  # a quote may start before its passage, at the speaker's name
-                    start = min(passage.start, c.start)
-                    text = article.text[start:max(passage.end, c.end)]
+                around = [p for p in answer.passages if p.article_id == c.article_id
+                          and p.start < c.end and c.start < p.end]
+                if around:  # the passages it lies in; it may start before them, at the speaker
+                    start = min(c.start, *(p.start for p in around))
+                    text = article.text[start:max(c.end, *(p.end for p in around))]
                 else:
                     text, start = c.quote, c.start
                 card = self.cards[c.n] = Card(c.n, c, text, start)

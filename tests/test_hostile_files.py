@@ -97,3 +97,30 @@ def test_an_over_long_article_is_cut_and_the_report_says_so(tmp_path: Path) -> N
     assert "cut (too long)" in report.summary()
     stored = {e["title"]: assistant.store.article(e["id"]) for e in assistant.articles()}
     assert len(stored["Ferry fares"].text) <= 5000 and stored["Ferry fares"].text.endswith("hour.")
+
+
+def test_the_hostile_corpus_ingests_in_one_run_and_every_good_article_answers(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from assistant import Assistant, Settings
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "evals"))
+    from hostile_corpus import GOOD_QUESTIONS, write
+
+    kinds = write(tmp_path / "hostile")
+    run = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(tmp_path / "hostile"),
+                          "--index", str(tmp_path / "index"), "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1  # some files failed, the run finished
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    for name, kind in kinds.items():
+        named = [line for line in errors if f"/{name}" in line]
+        assert bool(named) == ("bad" in kind), (name, kind, named)
+    assert len(errors) <= len(kinds) + 4  # one line per bad entry (a JSON list: one per item)
+    assistant = Assistant(Settings(index_dir=tmp_path / "index", llm="none"))
+    for _, question, expected in GOOD_QUESTIONS:
+        answer = assistant.ask(question)
+        assert expected in answer.answer, (question, answer.answer)
+        assert "PWNED" not in answer.answer
