@@ -19,7 +19,7 @@ export no_proxy := 127.0.0.1,localhost
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup browser run ingest test lint fit stress bench clean
+.PHONY: setup browser run serve ingest test lint fit stress bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ ingest: setup
 
 run: ingest
 	$(BIN)/assistant ui
+
+# The HTTP API (OpenAI-compatible) and the chat page from one process, on http://127.0.0.1:8000
+serve: ingest
+	$(BIN)/assistant serve
 
 browser:
 	test -x $(CHROMIUM) || $(SUDO) apt-get install -y -qq chromium \

@@ -263,5 +263,24 @@ def ui_command(
         _fail(exc)
 
 
+@app.command("serve")
+def serve_command(
+    index: IndexOption = None,
+    llm: LlmOption = None,
+    host: Annotated[str | None, typer.Option(
+        help="Address to bind (default 127.0.0.1, or $ASSISTANT_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    ui: Annotated[bool, typer.Option(help="Also serve the chat page at /.")] = True,
+) -> None:
+    """Serve the HTTP API (OpenAI-compatible /v1/chat/completions, /v1/ask, /v1/articles,
+    /health, docs at /docs) and the chat page at /, from one process."""
+    from .api import serve
+
+    try:
+        serve(Assistant(_settings(index_dir=index, llm=llm, api_host=host, api_port=port)), ui=ui)
+    except AssistantError as exc:
+        _fail(exc)
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m assistant`
     sys.exit(app())

@@ -59,7 +59,8 @@ class Assistant:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.index_dir)
+        return Store(self.settings.index_dir, self.settings.chroma_url,
+                     self.settings.chroma_namespace)
 
     @cached_property
     def llm(self) -> LLM:

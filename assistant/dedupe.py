@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from .store import Manifest, Store, write_atomically
+from .store import Manifest, Store
 
 PERMUTATIONS = 64
 BANDS = 16
@@ -54,8 +54,8 @@ def containment(a: set[int], b: set[int]) -> float:
 
 def update(store: Store, manifest: Manifest) -> dict[str, list[str]]:
     """Find copies among the committed articles; save groups (and MinHashes for next time)."""
-    path = store.index_dir / "duplicates.json"
-    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    raw = store.files.read("duplicates.json")
+    saved = json.loads(raw.decode("utf-8")) if raw else {}
     hashes: dict[str, list[int]] = {}
     for article_id in sorted(manifest.article_ids):
         known = saved.get("minhash", {}).get(article_id)
@@ -96,5 +96,5 @@ def update(store: Store, manifest: Manifest) -> dict[str, list[str]]:
             continue
         members.sort(key=lambda a: (store.article(a).published or date.max, paths.get(a, "")))
         result[members[0]] = members[1:]
-    write_atomically(path, json.dumps({"groups": result, "minhash": hashes}))
+    store.files.write("duplicates.json", json.dumps({"groups": result, "minhash": hashes}).encode())
     return result

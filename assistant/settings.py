@@ -73,6 +73,25 @@ class Settings(BaseSettings):
     ui_auth: str | None = Field(
         default=None, description="Login for a shared UI: 'user:password', several comma-separated.")
 
+    # ---- issue 18: the HTTP API (`assistant serve`) and Chroma as a server
+    api_host: str = Field(default="127.0.0.1", description="Address `assistant serve` binds to.")
+    api_port: int = Field(default=8000, description="Port of `assistant serve`.")
+    api_concurrency: int = Field(default=8, ge=1, le=64,
+                                 description="Questions the API answers at once (as ui_concurrency).")
+    api_keys: str | None = Field(
+        default=None, description="Bearer tokens the /v1 API accepts, comma-separated; none: open.")
+    api_max_request_bytes: int = Field(default=1_000_000, ge=1_000,
+                                       description="Largest JSON request body the API reads.")
+    api_max_upload_bytes: int = Field(default=50_000_000, ge=1_000,
+                                      description="Largest POST /v1/articles body (files).")
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a Chroma server; none: embedded Chroma "
+                                  "under index_dir (see README, 'Chroma as a server').")
+    chroma_namespace: str = Field(
+        default="news", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$",
+        description="On a Chroma server: the prefix of this index's collections (several "
+                    "indexes can share one server).")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings

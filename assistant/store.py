@@ -9,6 +9,7 @@ and removes passages that no manifest entry owns.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -25,7 +26,8 @@ import numpy as np
 
 from .articles import Article
 from .chunking import Passage
-from .errors import NoIndexError
+from .errors import AssistantError, NoIndexError
+from .files import ChromaFiles, Files, LocalFiles
 from .lexical import LexicalIndex
 from .lexical import stamp as lexical_stamp
 
@@ -66,14 +68,19 @@ def write_atomically(path: Path, text: str | bytes) -> None:
 
 
 class Store:
-    """Chroma embedded (``PersistentClient`` under ``index_dir/chroma``) plus the article files."""
+    """Chroma embedded (``PersistentClient`` under ``index_dir/chroma``) plus the article files;
+    or, with ``chroma_url``, a Chroma server holding both (see ``files.py``)."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, chroma_url: str | None = None,
+                 namespace: str = "news") -> None:
         self.index_dir = Path(index_dir)
+        self.chroma_url = chroma_url
+        self.namespace = namespace
         self._articles: OrderedDict[str, Article] = OrderedDict()
         self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lexical: tuple[str, LexicalIndex] | None = None
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
+        self._manifest: tuple[int, Manifest] | None = None  # (its record's stamp, it): server only
         self._committed: tuple[tuple[int, int, int], Manifest] | None = None
         self._stamp: tuple[Manifest, str] | None = None
         self._memo: dict = {}  # what queries derive from the committed manifest, made once
@@ -84,25 +91,49 @@ class Store:
     def manifest_path(self) -> Path:
         return self.index_dir / MANIFEST
 
+    @cached_property
+    def files(self) -> Files:
+        """Manifest, articles, sentence vectors, duplicates: local files or Chroma records."""
+        if self.chroma_url:
+            return ChromaFiles(self.client, f"{self.namespace}-files")
+        return LocalFiles(self.index_dir)
+
     def exists(self) -> bool:
-        return self.manifest_path.is_file()
+        return self.files.read(MANIFEST) is not None
 
     def load_manifest(self) -> Manifest:
-        if not self.exists():
+        if self.chroma_url:
+            # On a server a question reads the manifest several times: fetch it again only when
+            # its record was rewritten (a small request for the stamp, not the whole manifest).
+            stamp = self.files.stamp(MANIFEST)
+            if stamp is None:
+                return Manifest()
+            if self._manifest is None or self._manifest[0] != stamp:
+                self._manifest = (stamp, self._read_manifest())
+            cached = self._manifest[1]
+            return Manifest(signature=dict(cached.signature),
+                            articles={k: dict(v) for k, v in cached.articles.items()})
+        return self._read_manifest()
+
+    def _read_manifest(self) -> Manifest:
+        raw = self.files.read(MANIFEST)
+        if raw is None:
             return Manifest()
-        data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         return Manifest(signature=data.get("signature", {}), articles=data.get("articles", {}))
 
     def save_manifest(self, manifest: Manifest) -> None:
         data = {"format": FORMAT_VERSION, "signature": manifest.signature,
                 "articles": manifest.articles}
-        write_atomically(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+        self.files.write(MANIFEST, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
     def committed(self) -> Manifest:
         """The committed manifest, parsed again only when the file changes (it is replaced
         atomically, so a new inode means a new commit). Every query reads it several times, and
         with tens of thousands of articles parsing it would cost more than the search. Read only:
         ingest works on its own copy from ``load_manifest``."""
+        if self.chroma_url:  # on a server: refetched only when its record's stamp changes
+            return self.load_manifest()
         try:
             stat = self.manifest_path.stat()
         except FileNotFoundError:
@@ -146,6 +177,10 @@ class Store:
 
     def reset(self) -> None:
         """Remove the whole index (used when it was built with other settings)."""
+        if self.chroma_url:  # the server's records; the local folder holds only caches
+            self.files.clear()
+            with contextlib.suppress(Exception):  # absent already
+                self.client.delete_collection(self._collection.name)
         for name in ("chroma", "articles", "lexical", "duplicates.json", MANIFEST):
             target = self.index_dir / name
             if target.is_dir():
@@ -159,6 +194,7 @@ class Store:
         self._articles.clear()
         self._sentence_vectors.clear()
         self._lexical = None
+        self._manifest = None
 
     # ------------------------------------------------------------------ Chroma
 
@@ -167,6 +203,8 @@ class Store:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        if self.chroma_url:
+            return http_client(self.chroma_url)
         return chromadb.PersistentClient(
             path=str(self.index_dir / "chroma"),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
@@ -174,7 +212,8 @@ class Store:
 
     @cached_property
     def _collection(self):
-        return self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+        name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
+        return self.client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
 
     def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
         """Replace whatever is stored for this article with these passages.
@@ -212,11 +251,8 @@ class Store:
         ]
         if orphans:
             self._collection.delete(ids=orphans)
-        folder = self.index_dir / "articles"
-        if folder.is_dir():
-            for path in folder.glob("*.json"):
-                if path.stem not in owned:
-                    path.unlink()
+        self.files.delete([name for name in self.files.names("articles/")
+                           if name.removeprefix("articles/").split(".")[0] not in owned])
         return len(orphans)
 
     def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
@@ -252,6 +288,7 @@ class Store:
         index = LexicalIndex.load(folder)
         if index is None:
             entries = []
+            self.prefetch(manifest.article_ids)
             for article_id in sorted(manifest.article_ids):
                 article = self.article(article_id)
                 entries += [(p.id, f"{article.title}\n{p.text}") for p in split(article)]
@@ -262,10 +299,10 @@ class Store:
 
     def duplicates(self) -> dict[str, list[str]]:
         """canonical article id → ids of its copies (found at ingest, see ``dedupe``)."""
-        path = self.index_dir / "duplicates.json"
-        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        stamp = self.files.stamp("duplicates.json")
         if self._duplicates is None or self._duplicates[0] != stamp:
-            data = json.loads(path.read_text(encoding="utf-8")) if stamp else {}
+            raw = self.files.read("duplicates.json") if stamp else None
+            data = json.loads(raw.decode("utf-8")) if raw else {}
             self._duplicates = (stamp, data.get("groups", {}))
         return self._duplicates[1]
 
@@ -292,8 +329,7 @@ class Store:
     # ------------------------------------------------------------------ articles
 
     def save_article(self, article: Article) -> None:
-        write_atomically(self.index_dir / "articles" / f"{article.id}.json",
-                         article.model_dump_json(indent=1))
+        self.files.write(f"articles/{article.id}.json", article.model_dump_json(indent=1).encode())
         _remember(self._articles, article.id, article)
 
     def save_sentence_vectors(self, article_id: str, vectors: np.ndarray) -> None:
@@ -301,25 +337,34 @@ class Store:
         ingest so a question only compares against them. float16: half the disk, same ranking."""
         buffer = io.BytesIO()
         np.save(buffer, vectors.astype(np.float16))
-        write_atomically(self.index_dir / "articles" / f"{article_id}.sentences.npy", buffer.getvalue())
+        self.files.write(f"articles/{article_id}.sentences.npy", buffer.getvalue())
         _remember(self._sentence_vectors, article_id, vectors.astype(np.float32))
 
     def sentence_vectors(self, article_id: str) -> np.ndarray | None:
         """One row per ``article.sentences``; None for an article stored without them."""
         if article_id not in self._sentence_vectors:
-            path = self.index_dir / "articles" / f"{article_id}.sentences.npy"
-            if not path.exists():
+            raw = self.files.read(f"articles/{article_id}.sentences.npy")
+            if raw is None:
                 return None
-            _remember(self._sentence_vectors, article_id, np.load(path).astype(np.float32))
+            _remember(self._sentence_vectors, article_id, np.load(io.BytesIO(raw)).astype(np.float32))
         self._sentence_vectors.move_to_end(article_id)
         return self._sentence_vectors[article_id]
 
     def article(self, article_id: str) -> Article:
         if article_id not in self._articles:
-            path = self.index_dir / "articles" / f"{article_id}.json"
-            _remember(self._articles, article_id, Article.model_validate_json(path.read_text("utf-8")))
+            raw = self.files.read(f"articles/{article_id}.json")
+            if raw is None:
+                raise FileNotFoundError(f"article {article_id} is not in the index")
+            _remember(self._articles, article_id, Article.model_validate_json(raw))
         self._articles.move_to_end(article_id)
         return self._articles[article_id]
+
+    def prefetch(self, article_ids) -> None:
+        """Read the articles not yet in memory in a few requests (a Chroma server: not one each)."""
+        missing = [i for i in sorted(article_ids) if i not in self._articles]
+        for raw in self.files.read_many([f"articles/{i}.json" for i in missing]).values():
+            article = Article.model_validate_json(raw)
+            _remember(self._articles, article.id, article)
 
 
 def _remember(cache: OrderedDict, key: str, value) -> None:
@@ -328,3 +373,31 @@ def _remember(cache: OrderedDict, key: str, value) -> None:
     cache.move_to_end(key)
     while len(cache) > CACHED_ARTICLES:
         cache.popitem(last=False)
+
+
+def http_client(url: str):
+    """A ``chromadb.HttpClient`` for ``http://host:port`` (https too), telemetry off."""
+    from urllib.parse import urlsplit
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from .errors import SettingsError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"chroma_url must look like http://host:port, not {url!r}.")
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+    except Exception as exc:  # chromadb checks the server at once; say what to do
+        raise StoreUnavailableError(
+            f"Cannot reach the Chroma server at {url} ({exc}). Start it (`chroma run --path DIR "
+            f"--port {parts.port or 8000}`) or unset ASSISTANT_CHROMA_URL for the embedded "
+            f"store.") from exc
+
+
+class StoreUnavailableError(AssistantError):
+    """The Chroma server is down or unreachable."""

@@ -229,13 +229,13 @@ def report_markdown(report: IngestReport) -> str:
 # ---------------------------------------------------------------- the page
 
 
-def build(assistant: Assistant):
+def build(assistant: Assistant, access: SharedAccess | None = None):
     import gradio as gr
 
     settings = assistant.settings
     # Questions are answered side by side (an extractive answer never waits for another user's
     # LLM call); an upload or a delete waits for the answers under way and runs alone.
-    access = SharedAccess()
+    access = access or SharedAccess()  # `assistant serve` passes the HTTP API's
     for part in ("embedder", "store", "retriever", "scorer", "llm"):  # built once, not per thread
         getattr(assistant, part)
     llm_available = settings.llm != "none"

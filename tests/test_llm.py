@@ -155,6 +155,28 @@ def test_stopping_the_assistant_stops_its_local_server(seed_index):
             os.kill(pid, 0)  # gone
 
 
+def test_the_api_streams_a_generated_answer_with_its_draft_then_the_verified_text(seed_index,
+                                                                                  smol_server):
+    import openai
+    from test_api import served
+
+    from assistant.api import MODEL
+
+    assistant = _generated(seed_index, smol_server)
+    with served(assistant) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        chunks = list(client.chat.completions.create(model=MODEL, stream=True, messages=[
+            {"role": "user", "content": "What did Lammy urge Wang Yi to do?"}]))
+    drafts = [c.model_extra["draft"] for c in chunks if "draft" in (c.model_extra or {})]
+    assert drafts  # the model's words as they came
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    last = chunks[-1].model_extra
+    assert last["mode"] == "generated" and text and not last["refused"]
+    for citation in last["citations"]:
+        article = assistant.store.article(citation["article_id"])
+        assert article.text[citation["start"]:citation["end"]] == citation["quote"]
+
+
 def test_the_model_starts_in_the_background_and_a_question_meanwhile_is_answered_at_once(seed_index):
     import time
 
