@@ -256,8 +256,7 @@ def create_app(assistant: Assistant, ui: bool = True):
     keys = parse_key_list(settings.api_keys)
     access = SharedAccess()  # readers share, a writer (ingest, delete) is alone; the page's too
     answering = threading.BoundedSemaphore(settings.api_concurrency)
-    for part in ("embedder", "store", "retriever", "scorer", "llm"):  # built once, not per thread
-        getattr(assistant, part)
+    assistant.warm()  # built once, not per thread
 
     app = FastAPI(title="News assistant", version="1",
                   description="Answers from news articles only, every claim quoted from its source.")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import ArticleError
 from .language import Entity
+from .settings import MAX_FILE_BYTES
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 
@@ -163,9 +164,6 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | ArticleError]:
                                    f"use one of {', '.join(sorted(SUFFIXES))}")
         else:
             yield ArticleError(str(path), "no such file or folder")
-
-
-MAX_FILE_BYTES = 20_000_000  # default of Settings.max_file_bytes
 
 
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:

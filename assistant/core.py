@@ -76,6 +76,11 @@ class Assistant:
         return Retriever(self.store, self.embedder, self.settings.candidates,
                          self.settings.passage_tokens, default_ranker())
 
+    def warm(self) -> None:
+        """Build the parts every answer uses now, once, before threads answer side by side."""
+        for part in ("embedder", "store", "retriever", "scorer", "llm"):
+            getattr(self, part)
+
     def has_index(self) -> bool:
         return bool(self.store.committed().articles)
 

@@ -37,18 +37,18 @@ def addresses_the_assistant(sentence: str) -> bool:
     if not (words & _STEER and words & _MODEL_WORDS):
         return False  # a cheap test first: almost no news sentence gets parsed
     doc = parse(unquoted)
-    for token in doc:
-        if token.lemma_.lower() not in _STEER or token.tag_ not in ("VB", "VBP"):
-            continue
-        subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
-        if subjects and subjects[0].lower_ != "you":
-            continue  # "they answer": a report; "you must answer": a command all the same
-        if any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
-            continue  # "to answer": not a command
-        head = token if token.dep_ != "conj" else token.head
-        if head.dep_ not in ("ROOT", "conj") and head.head.i != head.i:
-            continue
-        words = {t.lemma_.lower() for t in doc} | {t.lower_ for t in doc}
-        if words & _MODEL_WORDS:
-            return True
-    return False
+    about_the_model = {t.lemma_.lower() for t in doc} | {t.lower_ for t in doc}
+    return bool(about_the_model & _MODEL_WORDS) and any(_is_command(t) for t in doc)
+
+
+def _is_command(token) -> bool:
+    """A steering verb in the imperative, heading its sentence (or joined to the verb that does)."""
+    if token.lemma_.lower() not in _STEER or token.tag_ not in ("VB", "VBP"):
+        return False
+    subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if subjects and subjects[0].lower_ != "you":
+        return False  # "they answer": a report; "you must answer": a command all the same
+    if any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        return False  # "to answer": not a command
+    head = token.head if token.dep_ == "conj" else token
+    return head.dep_ in ("ROOT", "conj")

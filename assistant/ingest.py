@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dedupe, language, speech
-from .articles import MAX_FILE_BYTES, Article, Sentence, article_id, iter_files, load_file
+from .articles import Article, Sentence, article_id, iter_files, load_file
 from .chunking import split_passages
 from .embedding import MiniLM
 from .errors import ArticleError
+from .settings import MAX_ARTICLE_CHARS, MAX_FILE_BYTES
 from .store import Manifest, Store
 from .text import sentence_contexts
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
-
-MAX_ARTICLE_CHARS = 200_000  # default of Settings.max_article_chars (a long feature is ~50,000)
 
 
 @dataclass
@@ -27,7 +26,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
-    cut: list[str] = field(default_factory=list)  # "title: kept N of M characters"
+    cut: list[str] = field(default_factory=list)  # "key: kept the first N of M characters ..."
     passages: int = 0  # passages embedded in this run
     seconds: float = 0.0
 

@@ -41,11 +41,10 @@ class LoginThrottle:
             if ok:
                 self.failures.pop(username, None)
             else:
-                self.failures[username] = self.failures.get(username, 0) + 1
-                log.warning("login failed for %r (%d in a row; next try waits %.1f s)", username,
-                            self.failures[username],
-                            min(self.base_delay * 2 ** (self.failures[username] - 1),
-                                self.max_delay))
+                self.failures[username] = failures = self.failures.get(username, 0) + 1
+        if not ok:
+            log.warning("login failed for %r (%d in a row; next try waits %.1f s)", username,
+                        failures, self.delay(username))
         return ok
 
 

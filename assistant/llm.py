@@ -143,13 +143,13 @@ class LLM:
             return "off"
         if self.settings.llm != "local":
             return "ready"
-        key = self._local_key()
-        entry = _starting.get(key)
-        if entry is not None and not entry[1].is_set():
+        if self.starting():
             return "starting"
+        key = self._local_key()
         server = _servers.get(key)
         if server is not None and server.running():
             return "ready"
+        entry = _starting.get(key)
         return "failed" if entry is not None and entry[2] else "idle"
 
     def starting(self) -> str | None:
@@ -177,7 +177,6 @@ class LLM:
                 raise LLMError("--llm openai needs an API key: set OPENAI_API_KEY "
                                "(or ASSISTANT_LLM_API_KEY).")
             return base, key, s.llm_model
-        path = model_path(s.llm_model, s.models_dir)
         key = self._local_key()
         if not wait and (message := self.starting()):
             raise LLMStarting(message)
@@ -185,6 +184,8 @@ class LLM:
         if not wait and entry is not None and entry[2]:  # the background start failed: say so once
             _starting.pop(key, None)
             raise LLMError(f"The local model did not start: {entry[2][0]}")
+        # only now: while the background start assembles the model, nobody else may touch it
+        path = model_path(s.llm_model, s.models_dir)
         with _servers_lock:
             server = _servers.get(key)
             if server is None or not server.running():

@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Input limits (defaults of the settings below; ingest's own defaults too)
+MAX_FILE_BYTES = 20_000_000  # a larger file is skipped with an error line
+MAX_ARTICLE_CHARS = 200_000  # a longer article is cut (a long feature is ~50,000 characters)
 
 
 class Settings(BaseSettings):
@@ -45,9 +48,9 @@ class Settings(BaseSettings):
                                            description="Seconds to wait for the LLM's first token.")
     llm_deadline: float = Field(default=120.0, gt=0,
                                 description="Seconds an LLM answer may take in all; then a note.")
-    max_file_bytes: int = Field(default=20_000_000, ge=1,
+    max_file_bytes: int = Field(default=MAX_FILE_BYTES, ge=1,
                                 description="Larger article files are skipped with an error line.")
-    max_article_chars: int = Field(default=200_000, ge=1000,
+    max_article_chars: int = Field(default=MAX_ARTICLE_CHARS, ge=1000,
                                    description="A longer article keeps its first this many characters "
                                                "(the ingest report says so).")
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)

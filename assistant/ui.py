@@ -236,8 +236,7 @@ def build(assistant: Assistant, access: SharedAccess | None = None):
     # Questions are answered side by side (an extractive answer never waits for another user's
     # LLM call); an upload or a delete waits for the answers under way and runs alone.
     access = access or SharedAccess()  # `assistant serve` passes the HTTP API's
-    for part in ("embedder", "store", "retriever", "scorer", "llm"):  # built once, not per thread
-        getattr(assistant, part)
+    assistant.warm()  # built once, not per thread
     llm_available = settings.llm != "none"
 
     def listing() -> tuple[list[list[str]], list[tuple[str, str]], list[str]]:
@@ -440,16 +439,16 @@ def serve(assistant: Assistant) -> None:
     # the local model loads while the page starts and the reader types; a question asked before
     # it is up is answered from the quotes, with a note, instead of waiting
     assistant.llm.start_in_background()
-    if not assistant.has_index() and not Path(settings.articles_dir).is_dir():
-        # installed from a wheel, away from a checkout's articles/: start empty, add in the UI
-        print(f"No index at {settings.index_dir}/ and no folder {settings.articles_dir}: starting "
-              "empty. Add articles in the Articles tab or with `assistant ingest FOLDER`.")
-    elif not assistant.has_index():
-        print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
-        report = assistant.ingest([settings.articles_dir])
-        print(report.summary())
-        for error in report.errors:
-            print(f"error: {error}")
+    if not assistant.has_index():
+        if Path(settings.articles_dir).is_dir():
+            print(f"No index at {settings.index_dir}/: indexing {settings.articles_dir} first …")
+            report = assistant.ingest([settings.articles_dir])
+            print(report.summary())
+            for error in report.errors:
+                print(f"error: {error}")
+        else:  # installed from a wheel, away from a checkout's articles/: start empty
+            print(f"No index at {settings.index_dir}/ and no folder {settings.articles_dir}: "
+                  "starting empty. Add articles in the Articles tab or with `assistant ingest FOLDER`.")
     print(f"Chat UI at http://{settings.ui_host}:{settings.ui_port}"
           + (" (login required)" if settings.ui_auth else ""), flush=True)
     build(assistant).launch(**launch_options(settings))

@@ -105,8 +105,7 @@ def clients(index: Path, seconds: float, count: int) -> dict:
     with FaultServer("hang") as hanging:
         shared = Assistant(Settings(index_dir=index, llm="openai", llm_api_key="x",
                                     llm_base_url=hanging.base_url, llm_first_token_timeout=30))
-        for part in ("embedder", "store", "retriever", "scorer"):
-            getattr(shared, part)
+        shared.warm()
         times, wrong, lock = [], [], threading.Lock()
         stop = time.monotonic() + seconds
 
