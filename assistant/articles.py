@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -17,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import ArticleError
 from .language import Entity
-from .settings import MAX_FILE_BYTES
+from .settings import MAX_FILE_BYTES, MAX_TITLE_CHARS
 
+log = logging.getLogger(__name__)
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 
 # Mastheads that open a reprinted article (PressReader and similar put them on the first line).
@@ -230,7 +232,7 @@ def _from_plain(path: Path, raw: str, markdown: bool = False) -> Article:
     paragraphs = [p for p in paragraphs if p and not _BOILERPLATE.match(p)]
     fields = _pick_fields(meta)
     title, source, author = fields["title"], fields["source"], fields["author"]
-    published = _parse_date(fields["published"]) if fields["published"] else None
+    published = _published(fields["published"], path)
 
     if markdown:
         paragraphs = [_strip_markdown(p) for p in paragraphs]
@@ -293,6 +295,16 @@ def _first_sentence_title(text: str, max_words: int = 14) -> str:
     return first if len(words) <= max_words else " ".join(words[:max_words]) + "…"
 
 
+def _published(value: object, where: object) -> date | None:
+    """An article's stated date; one that cannot be read is said (a warning), and the article
+    is kept, undated."""
+    when = _parse_date(value)
+    if when is None and value not in (None, ""):
+        log.warning("warning: %s: cannot read the date %r; the article is stored undated",
+                    where, str(value)[:60])
+    return when
+
+
 def _parse_date(value: object) -> date | None:
     if value is None or value == "":
         return None
@@ -322,18 +334,26 @@ def _make(path: Path, key: str, title: str | None, text: str, source: str | None
           author: str | None, published: date | None, url: str | None) -> Article:
     if not re.search(r"[^\W\d_]{2}", text):  # control characters, punctuation, a bare number
         raise ArticleError(key, "no words in the article text")
-    title = (title or "").strip() or _first_sentence_title(text)
+    title = _short((title or "").strip() or _first_sentence_title(text))
     return Article(
         id=article_id(title, text),
         key=key,
         path=str(path),
         title=title,
         text=text,
-        source=(source or None),
-        author=(author or None),
+        source=_short(source) or None,
+        author=_short(author) or None,
         published=published,
         url=(url or None),
     )
+
+
+def _short(field: str | None) -> str:
+    """A title, source or author fits a line: a longer one is cut with "…"."""
+    field = field or ""
+    if len(field) <= MAX_TITLE_CHARS:
+        return field
+    return " ".join(field[:MAX_TITLE_CHARS * 2].split())[:MAX_TITLE_CHARS - 1].rstrip() + "…"
 
 
 # ---------------------------------------------------------------- HTML
@@ -408,7 +428,7 @@ def _load_json(path: Path, raw: str, lines: bool) -> tuple[list[Article], list[A
             continue
         ident = fields["id"] or fields["url"] or where.split()[-1]
         text = clean_text(fields["text"])
-        published = _parse_date(fields["published"])
+        published = _published(fields["published"], f"{path} ({where})")
         try:  # one bad record never costs the others
             articles.append(_make(path, f"{path}#{ident}", fields["title"], text, fields["source"],
                                   fields["author"], published, fields["url"]))

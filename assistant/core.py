@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +53,8 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        # questions whose retrieval and scoring run at once (more would only share the cores)
+        self.working = threading.BoundedSemaphore(self.settings.answer_workers)
 
     @cached_property
     def embedder(self) -> MiniLM:
@@ -177,13 +180,14 @@ class Assistant:
         asked, analysed, scope, notices = reading.asked, reading.question, reading.scope, reading.notices
         if waiting:
             notices.append(f"{waiting} This answer quotes the articles; the model writes the next ones.")
-        hits = self.passages(reading, k)
+        with self.working:  # the CPU work; a wait on the LLM below holds no worker
+            hits = self.passages(reading, k)
+            retrieved = time.perf_counter()
+            # every qualifying sentence, scored once for the quotes and the LLM's context alike
+            pool = score_sentences(analysed, reading.language, hits, self.embedder, self.store,
+                                   self.scorer, self.retriever.idf(analysed.key_terms))
         passages = [passage_view(hit) for hit in hits]
-        retrieved = time.perf_counter()
         yield Event("sources", passages=passages, condensed_question=asked)
-        # every qualifying sentence, scored once for the quotes and the LLM's context alike
-        pool = score_sentences(analysed, reading.language, hits, self.embedder, self.store,
-                               self.scorer, self.retriever.idf(analysed.key_terms))
         if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool

@@ -74,12 +74,16 @@ def build_sources(candidates: list[ScoredSentence], limit: int) -> list[Source]:
     return sources
 
 
+_FENCE = re.compile(r"</?\s*excerpts\s*>", re.IGNORECASE)
+
+
 def prompt(question: str, sources: list[Source]) -> list[dict]:
     blocks = []
     for src in sources:
         a = src.hit.article
         meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
-        blocks.append(f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}")
+        block = f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}"
+        blocks.append(_FENCE.sub("(excerpts)", block))  # article text cannot close the fence
     system, user = load_prompt("answer").split("\n---\n", 1)
     return [{"role": "system", "content": system.format(refusal=REFUSAL).strip()},
             {"role": "user", "content": user.format(sources="\n\n".join(blocks), question=question)}]

@@ -103,6 +103,16 @@ _servers_lock = threading.Lock()
 _starting: dict[tuple, tuple[float, threading.Event, list[BaseException]]] = {}
 
 
+# LLM calls under way per endpoint (``llm_concurrency``): a question beyond them waits for a
+# slot, not the endpoint's queue, so the wait is bounded and said.
+_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+
+def _slot(base_url: str, size: int) -> threading.BoundedSemaphore:
+    with _servers_lock:
+        return _slots.setdefault((base_url, size), threading.BoundedSemaphore(size))
+
+
 class LLM:
     """Chat completions, streamed, from the backend the settings name."""
 
@@ -202,11 +212,18 @@ class LLM:
         import openai
 
         base, key, model = self._endpoint()
-        timeout = httpx.Timeout(connect=5.0, read=self.settings.llm_first_token_timeout,
-                                write=10.0, pool=5.0)
+        s = self.settings
+        asked = time.monotonic()
+        slot = _slot(base, s.llm_concurrency)
+        if not slot.acquire(timeout=s.llm_first_token_timeout):
+            raise LLMError(f"The LLM is busy with other questions ({s.llm_concurrency} at once) "
+                           f"and had no free slot within {s.llm_first_token_timeout:g} s.")
+        # the wait for a slot counts toward the first token and the deadline
+        first = max(1.0, s.llm_first_token_timeout - (time.monotonic() - asked))
+        timeout = httpx.Timeout(connect=5.0, read=first, write=10.0, pool=5.0)
         client = openai.OpenAI(base_url=base, api_key=key, timeout=timeout, max_retries=0)
-        limit = max_tokens or self.settings.llm_max_tokens
-        deadline = time.monotonic() + self.settings.llm_deadline
+        limit = max_tokens or s.llm_max_tokens
+        deadline = asked + s.llm_deadline
         response = None
         try:
             response = client.chat.completions.create(
@@ -238,6 +255,7 @@ class LLM:
         finally:
             if response is not None:
                 response.close()
+            slot.release()
 
     def complete(self, messages: list[dict], max_tokens: int | None = None) -> str:
         return "".join(self.stream(messages, max_tokens))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Input limits (defaults of the settings below; ingest's own defaults too)
 MAX_FILE_BYTES = 20_000_000  # a larger file is skipped with an error line
+MAX_TITLE_CHARS = 300  # a longer title, source or author is cut with "…"
 MAX_ARTICLE_CHARS = 200_000  # a longer article is cut (a long feature is ~50,000 characters)
 
 
@@ -44,8 +46,9 @@ class Settings(BaseSettings):
                            description="Bundled model name, a .gguf path, or the remote model.")
     llm_base_url: str | None = Field(default=None, description="For llm=openai; else $OPENAI_BASE_URL.")
     llm_api_key: str | None = Field(default=None, description="For llm=openai; else $OPENAI_API_KEY.")
-    llm_first_token_timeout: float = Field(default=30.0, gt=0,
-                                           description="Seconds to wait for the LLM's first token.")
+    llm_first_token_timeout: float = Field(
+        default=20.0, gt=0,
+        description="Seconds to wait for the LLM's first token (a free model slot included).")
     llm_deadline: float = Field(default=120.0, gt=0,
                                 description="Seconds an LLM answer may take in all; then a note.")
     max_file_bytes: int = Field(default=MAX_FILE_BYTES, ge=1,
@@ -55,6 +58,14 @@ class Settings(BaseSettings):
                                                "(the ingest report says so).")
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_threads: int = Field(default=2, ge=1, le=64)
+    llm_concurrency: int = Field(
+        default=2, ge=1, le=64,
+        description="LLM calls under way at once; more wait for a slot (within the first-token "
+                    "timeout), then get the extractive answer with a note.")
+    answer_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1, le=64,
+        description="Questions whose retrieval and scoring (CPU work) run at once; an answer "
+                    "waiting on the LLM does not hold one.")
     llm_ctx: int = Field(default=4096, ge=512)
     llm_passages: int = Field(default=2, ge=1, le=10,
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
@@ -71,15 +82,16 @@ class Settings(BaseSettings):
     ui_host: str = Field(default="127.0.0.1", description="Address the UI binds to.")
     ui_port: int = 7860
     ui_concurrency: int = Field(
-        default=8, ge=1, le=64,
-        description="Questions the UI answers at once (each waits only on its own LLM call).")
+        default=32, ge=1, le=256,
+        description="Questions the UI takes at once; the CPU work inside is bounded by "
+                    "answer_workers and the LLM calls by llm_concurrency.")
     ui_auth: str | None = Field(
         default=None, description="Login for a shared UI: 'user:password', several comma-separated.")
 
     # ---- issue 18: the HTTP API (`assistant serve`) and Chroma as a server
     api_host: str = Field(default="127.0.0.1", description="Address `assistant serve` binds to.")
     api_port: int = Field(default=8000, description="Port of `assistant serve`.")
-    api_concurrency: int = Field(default=8, ge=1, le=64,
+    api_concurrency: int = Field(default=32, ge=1, le=256,
                                  description="Questions the API answers at once (as ui_concurrency).")
     api_keys: str | None = Field(
         default=None, description="Bearer tokens the /v1 API accepts, comma-separated; none: open.")

@@ -94,46 +94,67 @@ def endpoints(index: Path) -> dict:
 
 
 def clients(index: Path, seconds: float, count: int) -> dict:
+    """``count`` sessions on one Assistant for ``seconds``, a quarter of them asking with the LLM
+    on an endpoint that never answers. Twice: as readers (each reads its answer for 2-6 s before
+    the next question, seeded) -- the figure the target is about -- and flat out (no pause
+    between questions: the cores' throughput, where every answer waits on CPU, not on the LLM)."""
     questions = ["What did Lammy urge Wang Yi to do?", "What did Campbell warn?",
                  "Who was Campbell speaking with?", "Which Chinese firms were sanctioned?"]
     alone = Assistant(Settings(index_dir=index, llm="none"))
+    alone.warm()
+    for q in questions:  # first runs fill caches a session would have filled too
+        alone.ask(q)
     single = []
     for q in questions * 5:
         started = time.perf_counter()
         alone.ask(q)
         single.append(time.perf_counter() - started)
+    out = {"clients": count, "seconds": seconds,
+           "single_p50_ms": round(statistics.median(single) * 1000),
+           "single_p95_ms": round(_p95(single) * 1000)}
     with FaultServer("hang") as hanging:
         shared = Assistant(Settings(index_dir=index, llm="openai", llm_api_key="x",
-                                    llm_base_url=hanging.base_url, llm_first_token_timeout=30))
+                                    llm_base_url=hanging.base_url))
         shared.warm()
-        times, wrong, lock = [], [], threading.Lock()
-        stop = time.monotonic() + seconds
+        for name, pause in (("readers", (2.0, 6.0)), ("flat_out", None)):
+            out[name] = _sessions(shared, questions, seconds, count, pause)
+    return out
 
-        def client(k: int) -> None:
-            n = 0
-            while time.monotonic() < stop:
-                q = questions[(k + n) % len(questions)]
-                with_llm = k % 4 == 0  # a quarter of the clients want the (hanging) LLM
-                started = time.perf_counter()
-                answer = shared.ask(q, use_llm=with_llm)
-                took = time.perf_counter() - started
-                with lock:
-                    if not with_llm:
-                        times.append(took)
-                    if answer.question != q:
-                        wrong.append(q)
-                n += 1
 
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(count)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    return {"clients": count, "seconds": seconds, "extractive_answers": len(times),
-            "single_p50_ms": round(statistics.median(single) * 1000),
-            "single_p95_ms": round(_p95(single) * 1000),
-            "concurrent_p50_ms": round(statistics.median(times) * 1000) if times else None,
-            "concurrent_p95_ms": round(_p95(times) * 1000) if times else None,
+def _sessions(shared: Assistant, questions: list[str], seconds: float, count: int,
+              pause: tuple[float, float] | None) -> dict:
+    times, fallbacks, wrong, lock = [], [], [], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        rng = random.Random(k)
+        if pause:  # readers arrive one by one, not all in the same instant
+            time.sleep(rng.uniform(*pause))
+        n = 0
+        while time.monotonic() < stop:
+            q = questions[(k + n) % len(questions)]
+            with_llm = k % 4 == 0  # a quarter of the clients want the (hanging) LLM
+            started = time.perf_counter()
+            answer = shared.ask(q, use_llm=with_llm)
+            took = time.perf_counter() - started
+            with lock:
+                (fallbacks if with_llm else times).append(took)
+                if answer.question != q:
+                    wrong.append(q)
+            n += 1
+            if pause:
+                time.sleep(rng.uniform(*pause))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"extractive_answers": len(times),
+            "p50_ms": round(statistics.median(times) * 1000) if times else None,
+            "p95_ms": round(_p95(times) * 1000) if times else None,
+            "llm_questions": len(fallbacks),
+            "llm_max_s": round(max(fallbacks), 1) if fallbacks else None,
             "cross_talk": len(wrong)}
 
 

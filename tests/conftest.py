@@ -32,6 +32,21 @@ def seed_index(tmp_path_factory) -> Path:
     return index
 
 
+SMOL = "smollm2-135m-instruct"  # the small bundled model: real generation, quickly
+
+
+@pytest.fixture(scope="session")
+def smol_server(tmp_path_factory):
+    """A real llama.cpp server with the small model, spoken to as an 'openai' endpoint."""
+    from assistant.llm import LocalServer
+    from assistant.models import model_path
+
+    server = LocalServer(model_path(SMOL), SMOL, log=tmp_path_factory.mktemp("llm") / "server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def seed_assistant(seed_index) -> Assistant:
     return Assistant(Settings(index_dir=seed_index))

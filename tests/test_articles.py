@@ -118,3 +118,21 @@ def test_malformed_jsonl_line_is_reported_and_other_lines_kept(tmp_path):
     articles, errors = load_file(path)
     assert [a.title for a in articles] == ["A", "C"]
     assert len(errors) == 1 and "feed.jsonl:2" in str(errors[0]) and "malformed JSON" in str(errors[0])
+
+
+def test_an_unreadable_date_is_said_and_the_article_kept_undated(tmp_path, caplog):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"title": "Fares", "published": "sometime soon",
+                                "text": "The council cut fares by 20 per cent."}))
+    articles, errors = load_file(path)
+    assert not errors and len(articles) == 1 and articles[0].published is None
+    assert "cannot read the date 'sometime soon'" in caplog.text and "a.json" in caplog.text
+
+
+def test_a_huge_title_is_cut_to_a_line(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"title": "Gondola " * 10_000, "source": "S" * 5_000,
+                                "text": "The council cut fares by 20 per cent."}))
+    article = load_file(path)[0][0]
+    assert len(article.title) <= 300 and article.title.endswith("…")
+    assert len(article.source) <= 300

@@ -2,23 +2,13 @@
 and the verifier every generated answer goes through."""
 
 import pytest
+from conftest import SMOL
 
 from assistant import Assistant, Settings
 from assistant.answering import choose
 from assistant.generate import build_sources, verify
 from assistant.llm import LocalServer, free_port
 from assistant.models import model_path
-
-SMOL = "smollm2-135m-instruct"
-
-
-@pytest.fixture(scope="module")
-def smol_server(tmp_path_factory):
-    """A real llama.cpp server with the small model, spoken to as an 'openai' endpoint."""
-    server = LocalServer(model_path(SMOL), SMOL, log=tmp_path_factory.mktemp("llm") / "server.log")
-    server.start()
-    yield server
-    server.stop()
 
 
 def _generated(seed_index, server, **extra) -> Assistant:

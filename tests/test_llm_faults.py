@@ -49,3 +49,18 @@ def test_silent_endpoint_fails_at_the_first_token_timeout() -> None:
 
 def test_default_first_token_timeout_is_at_most_30_seconds() -> None:
     assert Settings().llm_first_token_timeout <= 30
+
+
+def test_a_question_beyond_the_models_slots_waits_boundedly_and_is_told_why() -> None:
+    import threading
+
+    with FaultServer("hang") as server:
+        first = _llm(server, llm_first_token_timeout=6.0, llm_concurrency=1)
+        holder = threading.Thread(target=lambda: pytest.raises(LLMError, first.complete, MESSAGES))
+        holder.start()
+        time.sleep(0.5)  # the first call holds the only slot, waiting on the silent endpoint
+        started = time.monotonic()
+        with pytest.raises(LLMError, match="busy"):
+            _llm(server, llm_first_token_timeout=1.0, llm_concurrency=1).complete(MESSAGES)
+        assert time.monotonic() - started < 4  # bounded by its own 1 s, not the other's 6 s
+        holder.join()

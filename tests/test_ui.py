@@ -404,11 +404,14 @@ def test_an_extractive_answer_does_not_wait_for_another_users_hanging_llm(tmp_pa
                              ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT="60")
         try:
             client = Client(url, verbose=False)
-            waiting = client.submit("What did Lammy urge Wang Yi to do?", api_name="/ask")
-            time.sleep(2)  # that question is now held by the endpoint, which never answers
+            # more LLM questions than the model has slots (and than the page once took at once)
+            waiting = [client.submit("What did Lammy urge Wang Yi to do?", api_name="/ask")
+                       for _ in range(10)]
+            time.sleep(3)  # those questions are now held by the endpoint, which never answers
             quick = json.loads(client.predict("What did Campbell warn?", "", "", [], 5, False,
                                               api_name="/ask"))
             assert quick["mode"] == "extractive" and quick["citations"]
-            assert not waiting.done()  # answered while the other question still waits on the LLM
+            # answered while the other questions still wait on the LLM
+            assert not any(w.done() for w in waiting)
         finally:
             stop(proc)
