@@ -67,8 +67,18 @@ class MiniLM:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text, float32, shape (len(texts), 384)."""
+        return self.embed_spans(texts, [[] for _ in texts])[0]
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One unit vector per text, and one per character span (start, end) of each text, from
+        the same run of the model: a span's vector is the mean of its word pieces' states as
+        read in the whole text ("late chunking": a sentence's vector knows its passage, who "he"
+        is, for no extra model work). A span the model did not see whole (the text was cut at
+        its word-piece limit) gets a zero vector; ``embed`` it on its own."""
+        spans_out = [np.zeros((len(s), DIMENSIONS), dtype=np.float32) for s in spans]
         if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32), spans_out
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = [sum(e.attention_mask) for e in encodings]
         # Group texts of similar length: padding is wasted work on 2 cores.
@@ -85,9 +95,11 @@ class MiniLM:
             )[0]
             summed = (hidden * mask[..., None]).sum(axis=1)
             pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[batch] = pooled / np.clip(norms, 1e-12, None)
-        return out
+            out[batch] = _unit(pooled)
+            for row, i in enumerate(batch):
+                if spans[i]:
+                    spans_out[i] = _span_vectors(hidden[row], encodings[i], spans[i], len(texts[i]))
+        return out, spans_out
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -95,6 +107,27 @@ class MiniLM:
     def as_llama_index(self):
         """The same model as a llama-index ``BaseEmbedding`` (for llama-index's own pipelines)."""
         return _llama_embedding(self)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)
+
+
+def _span_vectors(hidden: np.ndarray, encoding, spans: list[tuple[int, int]], length: int
+                  ) -> np.ndarray:
+    """Mean of the states of the word pieces inside each span (special tokens have no offsets)."""
+    pieces = [(k, a, b) for k, ((a, b), special) in
+              enumerate(zip(encoding.offsets, encoding.special_tokens_mask, strict=True))
+              if not special and b > a]
+    seen_to = pieces[-1][2] if pieces else 0  # the text was read up to here
+    out = np.zeros((len(spans), hidden.shape[-1]), dtype=np.float32)
+    for n, (start, end) in enumerate(spans):
+        if end > seen_to and seen_to < length:
+            continue  # cut off: left to the caller
+        inside = [k for k, a, b in pieces if a >= start and b <= end]
+        if inside:
+            out[n] = _unit(hidden[inside].mean(axis=0))
+    return out
 
 
 def _llama_embedding(model: MiniLM):

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import dedupe, language, speech
 from .articles import Article, Sentence, article_id, iter_files, load_file
 from .chunking import split_passages
@@ -47,7 +49,7 @@ class IngestReport:
 
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
-    return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 1,
+    return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 2,
             "speech": speech.VERSION, "language": language.VERSION, "manifest": 2}
 
 
@@ -67,7 +69,7 @@ def ingest(
     wanted = signature(embedder, passage_tokens)
     if manifest.articles and manifest.signature != wanted:
         if {**manifest.signature, **_analysis_versions()} == wanted:
-            _reanalyse(manifest, store, embedder)  # only the who-said-what rules changed
+            _reanalyse(manifest, store)  # only the who-said-what rules changed
         else:
             store.reset()  # built with another model or passage size: rebuild from scratch
             manifest = Manifest()
@@ -173,12 +175,33 @@ def _analysis_versions() -> dict:
     return {"speech": speech.VERSION, "language": language.VERSION}
 
 
-def _store_analysis(article: Article, store: Store, embedder: MiniLM) -> Article:
-    """Analyse the article's sentences, embed each (with the sentences it leans on), store both."""
+def _store_analysis(article: Article, store: Store) -> Article:
+    """Analyse the article's sentences (speakers, entities) and store the article with them."""
     article = article.model_copy(update={"sentences": analyse_sentences(article.text)})
-    store.save_sentence_vectors(article.id, embedder.embed(sentence_contexts(article)))
     store.save_article(article)
     return article
+
+
+def _embed(article: Article, passages: list, embedder: MiniLM) -> tuple[np.ndarray, np.ndarray]:
+    """The passages' vectors, and every sentence's from the same model run: each passage is read
+    with its title ("Campbell" may only be in the headline) and a sentence's vector pools its
+    word pieces as read there (so "he said" knows whose words they are). A sentence the model
+    did not see whole is embedded alone, with the sentences it leans on."""
+    offset = len(article.title) + 1
+    inside = [[i for i, s in enumerate(article.sentences) if p.start <= s.start and s.end <= p.end]
+              for p in passages]
+    vectors, pooled = embedder.embed_spans(
+        [f"{article.title}\n{p.text}" for p in passages],
+        [[(article.sentences[i].start - p.start + offset, article.sentences[i].end - p.start + offset)
+          for i in found] for p, found in zip(passages, inside, strict=True)])
+    sentences = np.zeros((len(article.sentences), vectors.shape[1]), dtype=np.float32)
+    for found, rows in zip(inside, pooled, strict=True):
+        sentences[found] = rows
+    missing = [i for i in range(len(sentences)) if not sentences[i].any()]
+    if missing:
+        contexts = sentence_contexts(article)
+        sentences[missing] = embedder.embed([contexts[i] for i in missing])
+    return vectors, sentences
 
 
 def analyse_sentences(text: str) -> tuple[Sentence, ...]:
@@ -188,11 +211,11 @@ def analyse_sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(s.model_copy(update={"entities": e}) for s, e in zip(sentences, entities, strict=True))
 
 
-def _reanalyse(manifest: Manifest, store: Store, embedder: MiniLM) -> None:
+def _reanalyse(manifest: Manifest, store: Store) -> None:
     """Find the speakers of every stored article again; passages and vectors stay as they are.
     The manifest keeps its old signature until all are done, so a crash means starting over."""
     for stored in sorted(manifest.article_ids):
-        _store_analysis(store.article(stored), store, embedder)
+        _store_analysis(store.article(stored), store)
     manifest.signature = {**manifest.signature, **_analysis_versions()}
     store.save_manifest(manifest)
 
@@ -216,10 +239,10 @@ def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder
         report.unchanged.append(article.title)
         return False
     if article.id not in manifest.article_ids:  # the same text may already be in under a key
-        article = _store_analysis(article, store, embedder)
+        article = _store_analysis(article, store)
         passages = split_passages(article, embedder.count_tokens, passage_tokens)
-        # The title gives each passage its context ("Campbell" may only be in the headline).
-        vectors = embedder.embed([f"{article.title}\n{p.text}" for p in passages])
+        vectors, sentence_vectors = _embed(article, passages, embedder)
+        store.save_sentence_vectors(article.id, sentence_vectors)
         store.add_passages(article, passages, vectors)
         report.passages += len(passages)
     manifest.articles[article.key] = {

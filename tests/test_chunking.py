@@ -55,3 +55,20 @@ def test_embedding_ranks_a_paraphrase_above_an_unrelated_sentence():
                                 "Campbell warned Beijing of consequences.",
                                 "The recipe needs two eggs and flour."])
     assert q @ near > q @ far + 0.3
+
+
+def test_sentence_vectors_come_from_the_passage_run_and_know_their_context():
+    text = ("Kurt Campbell met Wang Yi in Beijing. He warned that the ties would suffer. "
+            "The talks lasted two hours.")
+    spans = [(s.start, s.end) for s in sentence_spans(text)]
+    whole, (pooled,) = MODEL.embed_spans([text], [spans])
+    assert pooled.shape == (3, 384)
+    assert abs(float(pooled[1] @ pooled[1]) - 1) < 1e-5
+    alone = MODEL.embed([text[spans[1][0]:spans[1][1]]])[0]
+    # the same sentence, but read in its passage: closer to the person "he" is
+    campbell = MODEL.embed(["Kurt Campbell warned"])[0]
+    assert pooled[1] @ campbell > alone @ campbell
+    # a span the model never saw (past its word-piece limit) is left for the caller
+    long_text = "word " * 400 + "The end came."
+    _, (cut,) = MODEL.embed_spans([long_text], [[(0, 4), (len(long_text) - 13, len(long_text))]])
+    assert cut[0].any() and not cut[1].any()
