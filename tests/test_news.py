@@ -65,7 +65,6 @@ def test_last_week_counts_back_from_the_newest_article_or_a_given_today(toll, tm
     assert _cited(earlier.ask("What did the council do about the toll last week?")) == {"2024-04-10"}
 
 
-@KNOWN_REGRESSION
 def test_before_an_event_means_before_the_first_article_that_reports_it(toll):
     # only the 2024-05-20 article mentions protests: "before the protests" is what came earlier
     before = toll.ask("What did Mayor Ana Ruiz say before the protests?")

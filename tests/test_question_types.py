@@ -2,8 +2,6 @@
 
 from types import SimpleNamespace
 
-import pytest
-
 from assistant.terms import terms
 from assistant.text import (
     analyse,
@@ -193,9 +191,6 @@ def test_the_asked_subject_is_what_the_answer_is_said_of():
     assert not analyse("What did the mayor say about the levy?").subject  # a statement is asked
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Known regression of the fitted answer scorer (issue 16, this session): the asked subject is a "
-    "feature now, not a rule, and on this constructed article it does not outweigh the lead"))
 def test_the_sentence_on_the_asked_subject_beats_the_lead_that_restates_the_question(one_article):
     assistant = one_article(
         "quake.txt",
