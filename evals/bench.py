@@ -9,8 +9,8 @@ paragraph of a story per article, so no article is a copy of another and the dup
 keeps them all). Each size runs in a fresh process on a fresh index and measures:
 
 - ingest: passages/s, beside the bare models' work on the same texts, timed in the same process on
-  a sample: the embedding model over the passages (and over the sentence contexts ingest also
-  embeds) and spaCy's pipeline (as ingest runs it) over the articles;
+  a sample: the embedding model over the passages (sentence vectors come from the same run) and
+  spaCy's pipeline (as ingest runs it) over the articles;
 - an unchanged re-ingest (everything skipped);
 - warm extractive queries (``--llm none``): p50/p95 over a fixed question set (evals/lee.jsonl);
 - peak RSS of the process, and the index's size on disk.
@@ -99,7 +99,6 @@ def _percentile(values: list[float], q: float) -> float:
 def measure(size: int, folders: list[Path], index: Path, questions: int) -> dict:
     from assistant import Assistant, Settings
     from assistant.language import _ENTITIES_ONLY, pipeline
-    from assistant.text import sentence_contexts
 
     shutil.rmtree(index, ignore_errors=True)
     assistant = Assistant(Settings(index_dir=index, llm="none"))
@@ -117,24 +116,17 @@ def measure(size: int, folders: list[Path], index: Path, questions: int) -> dict
     stored = store.passages()
     n_passages, n_articles = len(stored), len(manifest.article_ids)
     articles = [store.article(a) for a in _sample(sorted(manifest.article_ids), 60)]
-    n_sentences_sample = sum(len(a.sentences) for a in articles)
     embedder = assistant.embedder
     sample = [f"{meta['title']}\n{p.text}" for p, meta, _ in _sample(stored, 300)]
     t = time.perf_counter()
     embedder.embed(sample)
     passage_rate = len(sample) / (time.perf_counter() - t)
-    contexts = [c for a in articles for c in sentence_contexts(a)]
-    t = time.perf_counter()
-    embedder.embed(contexts)
-    sentence_rate = len(contexts) / (time.perf_counter() - t)
     nlp = pipeline()
     paras = [p for a in articles for p in a.text.split("\n") if p]
     t = time.perf_counter()
     list(nlp.pipe(paras, batch_size=64, disable=_ENTITIES_ONLY))
     spacy_rate = len(articles) / (time.perf_counter() - t)
-    sentences_total = n_sentences_sample / len(articles) * n_articles  # estimated from the sample
     floor_s = n_passages / passage_rate + n_articles / spacy_rate
-    model_s = floor_s + sentences_total / sentence_rate
 
     # warm extractive queries on a fixed question set
     asked = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()[:questions]]
@@ -151,10 +143,8 @@ def measure(size: int, folders: list[Path], index: Path, questions: int) -> dict
         "copies_found": sum(len(v) for v in groups.values()),
         "ingest_s": round(ingest_s, 1), "ingest_passages_per_s": round(n_passages / ingest_s, 1),
         "embed_passages_per_s": round(passage_rate, 1),
-        "embed_sentence_contexts_per_s": round(sentence_rate, 1),
         "spacy_articles_per_s": round(spacy_rate, 1),
         "floor_s": round(floor_s, 1), "ingest_over_floor": round(ingest_s / floor_s, 2),
-        "model_s": round(model_s, 1), "ingest_over_model": round(ingest_s / model_s, 2),
         "reingest_s": round(reingest_s, 2), "reingest_share": round(reingest_s / ingest_s, 3),
         "query_p50_ms": round(statistics.median(latencies), 1),
         "query_p95_ms": round(_percentile(latencies, 0.95), 1), "questions": len(latencies),
@@ -168,7 +158,7 @@ def measure(size: int, folders: list[Path], index: Path, questions: int) -> dict
 
 COLUMNS = [("size", "size"), ("articles", "articles"), ("passages", "passages"),
            ("ingest_passages_per_s", "ingest p/s"), ("embed_passages_per_s", "model p/s"),
-           ("ingest_over_floor", "ingest/floor"), ("ingest_over_model", "ingest/model"),
+           ("ingest_over_floor", "ingest/floor"),
            ("reingest_s", "re-ingest s"), ("query_p50_ms", "p50 ms"), ("query_p95_ms", "p95 ms"),
            ("peak_rss_mb", "peak RSS MB"), ("index_mb", "index MB"), ("load_average", "load")]
 
