@@ -215,6 +215,9 @@ def extract(runs: list[Path], out: Path, seed: int) -> int:
           f"{len({(f['dataset'], f['story']) for f in feats_})} stories "
           f"({len(rows)} questions asked, {len({(r['dataset'], r['story']) for r in rows})} stories); "
           f"{sum(f['supported'] for f in feats_)} marked supported by the verifier")
+    calls = [c for r in rows for c in r["calls"]]
+    print(f"{len(calls)} generations checked, {sum(not c['checks'] for c in calls)} of them "
+          f"stated nothing to check (e.g. only a marker such as \"[1]\")")
     return 0
 
 
