@@ -101,6 +101,7 @@ _servers: dict[tuple, LocalServer] = {}
 _servers_lock = threading.Lock()
 # servers being started by a background thread: key -> (when it began, done event, failure)
 _starting: dict[tuple, tuple[float, threading.Event, list[BaseException]]] = {}
+_starting_lock = threading.Lock()  # guards ``_starting`` only: a start under way holds _servers_lock
 
 
 # LLM calls under way per endpoint (``llm_concurrency``): a question beyond them waits for a
@@ -108,8 +109,11 @@ _starting: dict[tuple, tuple[float, threading.Event, list[BaseException]]] = {}
 _slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 
 
+_slots_lock = threading.Lock()
+
+
 def _slot(base_url: str, size: int) -> threading.BoundedSemaphore:
-    with _servers_lock:
+    with _slots_lock:
         return _slots.setdefault((base_url, size), threading.BoundedSemaphore(size))
 
 
@@ -130,7 +134,7 @@ class LLM:
         if self.settings.llm != "local":
             return
         key = self._local_key()
-        with _servers_lock:
+        with _starting_lock:
             busy = key in _starting and not _starting[key][1].is_set()
             if busy or (key in _servers and _servers[key].running()):
                 return
@@ -266,4 +270,5 @@ def stop_local_servers() -> None:
         for server in _servers.values():
             server.stop()
         _servers.clear()
+    with _starting_lock:
         _starting.clear()

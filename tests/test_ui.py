@@ -415,3 +415,43 @@ def test_an_extractive_answer_does_not_wait_for_another_users_hanging_llm(tmp_pa
             assert not any(w.done() for w in waiting)
         finally:
             stop(proc)
+
+
+def test_the_page_answers_while_the_model_is_still_starting(browser, seed_index):
+    """The reader types before the local model is up: the quoted answer comes at once with a
+    note, and once the model is up the next answer is written by it. The page runs in this
+    process so the test can hold the model's start at its last step (as a slow disk would):
+    the server start is the real one, it only begins when the test lets go."""
+    from conftest import SMOL
+
+    from assistant import Assistant, Settings
+    from assistant.llm import _servers_lock, stop_local_servers
+    from assistant.ui import CSS, JS, build
+
+    port = free_port()
+    assistant = Assistant(Settings(index_dir=seed_index, llm="local", llm_model=SMOL))
+    demo = build(assistant)
+    try:
+        with _servers_lock:  # the background start waits here, before it launches the server
+            assistant.llm.start_in_background()
+            assert assistant.llm.state() == "starting"
+            demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
+                        quiet=True, css=CSS, js=JS)
+            tab = browser.new_context().new_page()
+            tab.set_default_timeout(60_000)
+            tab.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+            early = ask(tab, "What did Lammy urge Wang Yi to do?")
+            assert "still starting" in early.inner_text()
+            assert "take all measures" in early.inner_text()
+        deadline = time.monotonic() + 120
+        while assistant.llm.state() == "starting" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert assistant.llm.state() == "ready"
+        tab.locator("#new-chat").click()  # the same question again, not as a follow-up
+        expect(tab.locator("#chat .answer")).to_have_count(0)
+        later = ask(tab, "What did Lammy urge Wang Yi to do?")
+        assert "Written by the LLM" in later.inner_text()
+        assert "still starting" not in later.inner_text()
+    finally:
+        demo.close()
+        stop_local_servers()
