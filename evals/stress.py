@@ -50,11 +50,15 @@ def hostile(work: Path) -> dict:
                          capture_output=True, text=True)
     rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     assistant = Assistant(Settings(index_dir=work / "h-index", llm="none"))
-    answered = sum(expected in assistant.ask(q).answer for _, q, expected in GOOD_QUESTIONS)
+    answers = [(name, expected, assistant.ask(q)) for name, q, expected in GOOD_QUESTIONS]
+    found = sum(a.passages and a.passages[0].path.endswith(name.split("/")[-1])
+                for name, _, a in answers)
+    answered = sum(expected in a.answer for _, expected, a in answers)
     return {"entries": len(kinds), "bad": sum(k.startswith("bad") for k in kinds.values()),
             "exit_code": run.returncode, "seconds": round(time.perf_counter() - started, 1),
             "error_lines": sum(line.startswith("error:") for line in run.stderr.splitlines()),
-            "good_answerable": f"{answered}/{len(GOOD_QUESTIONS)}", "peak_rss_mb": round(rss)}
+            "good_found_first": f"{found}/{len(GOOD_QUESTIONS)}",
+            "good_answered": f"{answered}/{len(GOOD_QUESTIONS)}", "peak_rss_mb": round(rss)}
 
 
 def kills(work: Path, stories: int = 60) -> dict:
