@@ -235,8 +235,9 @@ def test_the_asked_subject_is_in_the_main_clause():
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "Known regression of the fitted answer scorer (issue 16, this session): the asked subject is a "
-    "feature now, not a rule, and on this constructed article it does not outweigh the lead"))
+    "Known regression of the fitted answer scorer (issue 16, this session): the asked subject (the "
+    "question's main clause: core_coverage, core_cosine) is a feature now, not a rule, and on this "
+    "constructed article it does not outweigh the lead"))
 def test_the_sentence_on_the_asked_subject_beats_the_lead_that_restates_the_question(one_article):
     assistant = one_article(
         "quake.txt",
