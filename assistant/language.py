@@ -38,6 +38,13 @@ ANSWER_LABELS["name"] = frozenset().union(*ANSWER_LABELS.values(), {
     "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "ORDINAL"})
 # The noun after "what"/"which" that asks for a time: "what year", "which day".
 _TIME_NOUNS = frozenset({"time", "date", "day", "year", "month", "week", "hour", "decade", "century"})
+# The one entity label that answers a question exactly, where its noun or "how" word says it
+# ("at what time" -> 6:45pm, not "Monday night"; "what share" -> 40 per cent; "how far" -> 3 km).
+_UNIT_OF_NOUN = {"time": "TIME", "hour": "TIME", "date": "DATE", "day": "DATE", "year": "DATE",
+                 "month": "DATE", "percentage": "PERCENT", "share": "PERCENT", "proportion": "PERCENT",
+                 "salary": "MONEY", "price": "MONEY", "cost": "MONEY", "fee": "MONEY", "fine": "MONEY",
+                 "sum": "MONEY", "compensation": "MONEY", "money": "MONEY", "distance": "QUANTITY"}
+_UNIT_OF_HOW = {"many": "CARDINAL", "far": "QUANTITY", "old": "DATE"}  # "a 41-year-old": DATE
 # "how many", "how much", "how long": the word after "how" names the kind of answer.
 _HOW = {"many": "count", "much": "amount", "long": "duration", "old": "age", "far": "distance",
         "big": "amount", "large": "amount", "often": "time", "soon": "time"}
@@ -117,6 +124,11 @@ class QuestionLanguage:
     lemmas: frozenset[str]  # lower-case lemmas of its content words
     reporting: bool  # asks what someone said ("What did X warn?", "according to X")
     focus: str | None  # the noun a "which"/"what" question asks about ("which ship" -> ship)
+    # the entity label that answers it exactly: "at what time" -> TIME, "what share" -> PERCENT
+    unit: str | None = None
+    # the preposition the asked phrase follows: "Aboard which ship ...?" -> aboard (the answer
+    # reads "aboard the Ocean Star")
+    slot: str | None = None
     speaker: str | None = None  # whose words it asks for: "What did Kurt Campbell warn?" -> Kurt Campbell
     names: tuple[str, ...] = ()  # the proper names it uses (entities and proper nouns)
     # the words of its main clause, what is asked about ("Where was the *epicentre* of the
@@ -128,6 +140,7 @@ def analyse_question(text: str) -> QuestionLanguage:
     """Parse a question: the kind of answer it wants, its names and its content words."""
     doc = parse(text)
     kind, focus = _kind(doc)
+    wh = _wh_word(doc)
     content = [t for t in doc if not (t.is_stop or t.is_punct or t.is_space)]
     verbs = [t for t in doc if t.lemma_.lower() in REPORTING_VERBS
              and (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT")]  # "... Friedli reply" (tagged a noun)
@@ -137,7 +150,8 @@ def analyse_question(text: str) -> QuestionLanguage:
         text=text, kind=kind, labels=ANSWER_LABELS.get(kind, frozenset()),
         entities=tuple((e.text, e.label_) for e in doc.ents),
         lemmas=frozenset(t.lemma_.lower() for t in content), reporting=bool(verbs or according),
-        focus=focus, speaker=_speaker(doc, verbs, according), core=_core(doc, focus),
+        focus=focus, unit=_unit(wh, kind, focus), slot=_slot(wh),
+        speaker=_speaker(doc, verbs, according), core=_core(doc, focus),
         names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
                                   + [t.text for t in doc if t.pos_ == "PROPN"])))
 
@@ -206,19 +220,45 @@ def _object_of(to) -> list:
     return [t for c in to.children if c.dep_ == "pobj" for t in c.subtree]
 
 
-def _kind(doc) -> tuple[str | None, str | None]:
-    """The kind of answer from the question word and its phrase, read off the parse. A question
-    word that opens a subordinate clause ("When the council met, how many ...") is not the one
-    asked."""
+def _wh_word(doc):
+    """The question word asked: not one that opens a subordinate clause ("When the council met,
+    how many ...")."""
     words = [t for t in doc if t.tag_ in ("WDT", "WP", "WP$", "WRB")]
-    wh = next((t for t in words if t.head.dep_ != "advcl"), words[0] if words else None)
+    return next((t for t in words if t.head.dep_ != "advcl"), words[0] if words else None)
+
+
+def _unit(wh, kind: str | None, focus: str | None) -> str | None:
+    """The one entity label of an exact answer, if the question's words name one."""
+    if wh is None:
+        return None
+    following = wh.doc[wh.i + 1] if wh.i + 1 < len(wh.doc) else None
+    if wh.lower_ == "how" and following is not None and following.lower_ in _UNIT_OF_HOW:
+        return _UNIT_OF_HOW[following.lower_]
+    if kind in ("amount", "time", "name") and focus:
+        return _UNIT_OF_NOUN.get(focus)
+    return None
+
+
+def _slot(wh) -> str | None:
+    """"Aboard which ship", "from which city", "on what date": the preposition whose object the
+    asked phrase is."""
+    if wh is None or wh.i == 0:
+        return None
+    before = wh.doc[wh.i - 1]  # the parser often misreads a fronted preposition; its tag does not
+    return before.lower_ if before.pos_ == "ADP" else None
+
+
+def _kind(doc) -> tuple[str | None, str | None]:
+    """The kind of answer from the question word and its phrase, read off the parse."""
+    wh = _wh_word(doc)
     if wh is None:
         return None, None
     word = wh.lower_
     following = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
     if word == "how" and following is not None:
         if following.lower_ in _HOW:  # "how many crew": the counted noun is the focus
-            counted = following.head if following.head.pos_ in ("NOUN", "PROPN") else None
+            counted = following.head if following.head.pos_ in ("NOUN", "PROPN") else next(
+                (t for t in doc[following.i + 1:following.i + 3] if t.pos_ == "NOUN"), None)  # "a crowd"
             return _HOW[following.lower_], counted.lemma_.lower() if counted is not None else None
         if following.pos_ in ("ADJ", "ADV"):
             return "degree", following.lemma_.lower()
@@ -240,10 +280,11 @@ def _kind(doc) -> tuple[str | None, str | None]:
 
 
 def _asked_noun(doc, wh):
-    """The noun a "what"/"which" asks about: "which Adventure World executive" -> executive;
-    "What was the name of the boy" -> boy (a name is asked of what follows "of")."""
-    noun = None
-    for token in doc[wh.i + 1:wh.i + 6]:  # "which ... NOUN" before its verb
+    """The noun a "what"/"which" asks about: "which Adventure World executive" -> executive,
+    "what share of voters" -> share; "What was the name of the boy" -> boy (a name is asked of
+    what follows "of")."""
+    noun = wh.head if wh.dep_ == "det" and wh.head.pos_ == "NOUN" else None
+    for token in doc[wh.i + 1:wh.i + 6] if noun is None else ():  # "which ... NOUN" before its verb
         if token.pos_ in ("VERB", "AUX"):
             break
         if token.pos_ == "NOUN":
