@@ -3,6 +3,7 @@
     python evals/support_sentences.py run evals/seed_train.jsonl:25 evals/lee_train.jsonl:215 \
         --out tmp/support_run.jsonl          # answer a seeded sample with the local LLM
     python evals/support_sentences.py extract tmp/support_run.jsonl --out /work/data/support
+    python evals/support_sentences.py agreement evals/support/batch1   # verifier vs hand labels
 
 ``run`` answers a seeded sample of each TRAINING dataset's questions (``file:count``; spread
 over its stories, about 85% answerable, no follow-ups) with ``--llm local`` and appends one JSON
@@ -221,6 +222,27 @@ def extract(runs: list[Path], out: Path, seed: int) -> int:
     return 0
 
 
+def agreement(folders: list[Path]) -> int:
+    """How often today's verifier (``supported`` in features.jsonl) agrees with the hand labels
+    (``supported`` in labelled.jsonl) of the same sentences."""
+    pairs = []
+    for folder in folders:
+        ours = {r["id"]: r for r in map(json.loads, (folder / "features.jsonl").open())}
+        for label in map(json.loads, (folder / "labelled.jsonl").open()):
+            pairs.append((bool(ours[label["id"]]["supported"]), bool(label["supported"]),
+                          bool(label.get("answers"))))
+    if not pairs:
+        print("no labelled sentences")
+        return 1
+    agree = sum(v == h for v, h, _ in pairs)
+    print(f"{len(pairs)} hand-labelled sentences: {sum(h for _, h, _ in pairs)} supported, "
+          f"{sum(a for *_, a in pairs)} answer the question")
+    print(f"verifier agrees with the labels on {agree} ({agree / len(pairs):.0%}): "
+          f"accepts {sum(v and not h for v, h, _ in pairs)} unsupported, "
+          f"rejects {sum(h and not v for v, h, _ in pairs)} supported")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -232,7 +254,11 @@ def main(argv: list[str]) -> int:
     e.add_argument("--out", type=Path, required=True, help="folder for the two JSONL files")
     for p in (r, e):
         p.add_argument("--seed", type=int, default=17)
+    a = commands.add_parser("agreement", help="today's verifier against the hand labels")
+    a.add_argument("folders", nargs="+", type=Path, help="with features.jsonl and labelled.jsonl")
     args = parser.parse_args(argv)
+    if args.command == "agreement":
+        return agreement(args.folders)
     if args.command == "run":
         return run(args.datasets, args.out, args.seed)
     return extract(args.runs, args.out, args.seed)
