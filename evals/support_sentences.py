@@ -30,22 +30,14 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+from fit import story_of  # evals/fit.py: the grouping the fit uses
+
 from assistant import generate
 from assistant.evaluation import EvalError, Item, load_dataset, open_corpus
 from assistant.settings import Settings
 
 CACHE = Path(__file__).parent / ".cache"
 BLIND = re.compile(r"holdout|blind|fresh")
-
-
-def story_of(items: list[Item]) -> dict[str, str]:
-    """As ``evals/fit.py``: an item's first evidence article, else the story before it."""
-    out, last = {}, None
-    for item in items:
-        if item.evidence:
-            last = item.evidence[0].article
-        out[item.id] = item.evidence[0].article if item.evidence else (last or item.id)
-    return out
 
 
 def sample(items: list[Item], count: int, seed: int, answerable: float = 0.85) -> list[Item]:
