@@ -3,6 +3,7 @@ and the verifier every generated answer goes through."""
 
 import pytest
 from conftest import SMOL
+from fake_llm import FaultServer
 
 from assistant import Assistant, Settings
 from assistant.answering import choose
@@ -76,13 +77,15 @@ def test_use_llm_false_answers_extractively_without_asking_the_model(seed_index,
     assert "take all measures" in answer.answer
 
 
-def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index, smol_server):
+def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index):
     down = Assistant(Settings(index_dir=seed_index, llm="openai", llm_api_key="x",
                               llm_base_url=f"http://127.0.0.1:{free_port()}/v1"))
     answer = down.ask("What did Campbell warn?")
     assert answer.mode == "extractive" and answer.citations and "cannot be reached" in answer.notice
-    slow = _generated(seed_index, smol_server, llm_first_token_timeout=0.01)
-    answer = slow.ask("What did Campbell warn?")
+    with FaultServer("hang") as silent:  # accepts the request and never answers
+        slow = Assistant(Settings(index_dir=seed_index, llm="openai", llm_api_key="x",
+                                  llm_base_url=silent.base_url, llm_first_token_timeout=1.0))
+        answer = slow.ask("What did Campbell warn?")
     assert answer.mode == "extractive" and answer.citations
     assert "did not answer within" in answer.notice
 
