@@ -83,13 +83,15 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
 def score_sentences(question: Question, language: QuestionLanguage, hits: list[Hit],
                     embedder: MiniLM, store: Store, scorer: Scorer,
                     idf: dict[str, float]) -> list[ScoredSentence]:
-    """Every sentence of the hits' passages, scored by the fitted model, best first."""
+    """Every sentence of the hits' passages with its fitted probability, in the fitted chooser's
+    order (the sentence it would pick first)."""
     found = candidates(question, language, hits, embedder, store, idf)
-    probabilities = scorer.probabilities(found)
-    pool = [ScoredSentence(c.hit, Span(c.sentence.start, c.sentence.end), c.text, float(p),
-                       asked_entity(c)) for c, p in zip(found, probabilities, strict=True)]
-    pool.sort(key=lambda c: c.score, reverse=True)
-    return pool
+    probabilities, order = scorer.score(found)
+    pool = [(key, ScoredSentence(c.hit, Span(c.sentence.start, c.sentence.end), c.text, float(p),
+                                 asked_entity(c)))
+            for c, p, key in zip(found, probabilities, order, strict=True)]
+    pool.sort(key=lambda pair: pair[0], reverse=True)  # the chooser's order
+    return [sentence for _, sentence in pool]
 
 
 def choose(candidates: list[ScoredSentence], max_quotes: int, threshold: float = 0.0,

@@ -3,7 +3,10 @@
 - ``ranker.json``: how retrieval orders candidate passages (a logistic model over
   ``features.passage_table``: the probability that a passage holds the answer).
 - ``scorer.json``: the probability that a sentence answers the question (over
-  ``features.table``), with the refusal threshold and what a further quote needs.
+  ``features.table``), with the refusal threshold and what a further quote needs; and the
+  chooser, a listwise model over the same columns that orders a question's sentences (fitted to
+  put a right sentence first among its rivals, where the probability is fitted one sentence at a
+  time): the chooser picks the sentence, its probability decides whether to answer at all.
 
 Every weight, standardisation and threshold is fitted; nothing here is set by hand.
 """
@@ -52,20 +55,29 @@ class Scorer:
     """The sentence model and the decisions fitted with it."""
 
     model: LinearModel
-    threshold: float  # refuse when the best sentence's probability is below this
+    threshold: float  # refuse when the chosen sentence's probability is below this
     second: float  # a further quote needs at least this probability
+    chooser: np.ndarray | None = None  # listwise weights over the model's standardised columns
 
-    def probabilities(self, candidates) -> np.ndarray:
+    def score(self, candidates) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the probability that it answers, and the chooser's order key (higher
+        first; the probability itself when no chooser was fitted)."""
         from .features import table
 
-        return self.model.predict(table(candidates, list(self.model.features)))
+        matrix = table(candidates, list(self.model.features))
+        probabilities = self.model.predict(matrix)
+        if self.chooser is None or not len(matrix):
+            return probabilities, probabilities
+        return probabilities, ((matrix - self.model.mean) / self.model.scale) @ self.chooser
 
     @classmethod
     def from_dict(cls, data: dict) -> Scorer:
         from .features import column_names
 
+        chooser = data.get("chooser")
         return cls(LinearModel.from_dict(data, column_names(), "scorer.json"),
-                   float(data["threshold"]), float(data.get("second", data["threshold"])))
+                   float(data["threshold"]), float(data.get("second", data["threshold"])),
+                   np.array(chooser["coef"]) if chooser else None)
 
 
 def _load(name: str) -> dict:

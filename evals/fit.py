@@ -15,7 +15,10 @@ gold answer in a gold article (the harness's definition of a precise citation). 
 is fitted with cross-validation grouped by story (no story is in two folds); its regularisation
 and the refusal threshold are the ones of greatest utility across the folds: +1 for a right
 answer or a right refusal, -1 for a wrong citation (a wrong sentence, or an answer to an
-unanswerable question), 0 for refusing an answerable one. ``second`` is the probability a
+unanswerable question), 0 for refusing an answerable one. Then the chooser: a listwise model
+(a conditional logit over each question's candidates, its penalty chosen by the same
+cross-validated utility) that orders the sentences; the answer is its first sentence, and the
+refusal threshold applies to that sentence's probability. ``second`` is the probability a
 further quote needs: the value that adds the most right citations net of wrong ones.
 
 Printed: each feature's weight, the cross-validated figures, the figures on the dev stories (never
@@ -54,6 +57,7 @@ TRAIN = ["lee.jsonl", "seed_articles.jsonl", "lee_refusal_dev.jsonl", "lee_train
 DEV = ["lee_dev.jsonl"]
 BLIND = ["lee_holdout.jsonl", "lee_fresh.jsonl", "lee_blind.jsonl"]
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+LAMBDA_GRID = (0.001, 0.01, 0.1)
 FOLDS = 5
 
 
@@ -209,12 +213,59 @@ def predict(params, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(((x - mean) / scale) @ coef + intercept)))
 
 
-def outcomes(questions: list[Question], probabilities: list[np.ndarray]) -> list[tuple]:
-    """Per question: (answerable, best probability, best is right, second probability, second
-    is right)."""
+def fit_chooser(questions: list[Question], lam: float, mean: np.ndarray, scale: np.ndarray
+                ) -> np.ndarray:
+    """The listwise chooser: weights w over the standardised columns such that, within each
+    answerable question, softmax(x @ w) puts its mass on the right sentences (a conditional
+    logit; L2 penalty ``lam``), so a sentence is judged against its rivals, not alone."""
+    from scipy.optimize import minimize
+
+    usable = [q for q in questions if q.answerable and len(q.y) and q.y.any()]
+    xs = [(q.x - mean) / scale for q in usable]
+    ys = [q.y.astype(bool) for q in usable]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = lam * (w @ w), 2 * lam * w
+        for x, y in zip(xs, ys, strict=True):
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            right = p[y].sum()
+            total -= np.log(right + 1e-12) / len(xs)
+            grad += (p @ x - (p[y] / right) @ x[y]) / len(xs)
+        return total, grad
+
+    return minimize(loss, np.zeros(scale.shape[0]), jac=True, method="L-BFGS-B").x
+
+
+def choices(params, chooser: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(probability, chooser order key) per candidate, as ``Scorer.score`` computes them."""
+    if not len(x):
+        return np.zeros(0), np.zeros(0)
+    return predict(params, x), ((x - params[0]) / params[1]) @ chooser
+
+
+def cross_validate_chooser(questions: list[Question], c: float, lam: float) -> list[tuple]:
+    assignment = folds(questions)
+    out: list[tuple | None] = [None] * len(questions)
+    for k in range(FOLDS):
+        train = [q for q, f in zip(questions, assignment, strict=True) if f != k]
+        params = fit(train, c)
+        chooser = fit_chooser(train, lam, params[0], params[1])
+        for i, (q, f) in enumerate(zip(questions, assignment, strict=True)):
+            if f == k:
+                out[i] = choices(params, chooser, q.x)
+    return out
+
+
+def outcomes(questions: list[Question], probabilities: list) -> list[tuple]:
+    """Per question: (answerable, chosen probability, chosen is right, next probability, next
+    is right). ``probabilities`` per question: the probabilities (chosen = the most probable)
+    or (probabilities, chooser keys) (chosen = the chooser's first)."""
     rows = []
     for q, p in zip(questions, probabilities, strict=True):
-        order = np.argsort(-p) if len(p) else []
+        p, key = p if isinstance(p, tuple) else (p, p)
+        order = np.argsort(-key, kind="stable") if len(p) else []
         best = (p[order[0]], bool(q.y[order[0]])) if len(p) else (0.0, False)
         second = (p[order[1]], bool(q.y[order[1]])) if len(p) > 1 else (0.0, False)
         rows.append((q.answerable, *best, *second))
@@ -352,26 +403,41 @@ def main() -> None:
         results[c] = (_utility(rows, t), t, rows)
         print(f"  C={c}: cross-validated utility {results[c][0]:.3f} at threshold {t}")
     c = max(results, key=lambda k: results[k][0])
-    _, threshold, cv_rows = results[c]
+    print(f"  pointwise only: cross-validated {json.dumps(figures(results[c][2], results[c][1]))}")
+    chosen = {}
+    for lam in LAMBDA_GRID:
+        rows = outcomes(train, cross_validate_chooser(train, c, lam))
+        t = best_threshold(rows)
+        chosen[lam] = (_utility(rows, t), t, rows)
+        print(f"  chooser lambda={lam}: chosen sentence right for "
+              f"{figures(rows, t)['best_is_right']} of answerable; utility {chosen[lam][0]:.3f} "
+              f"at threshold {t}")
+    lam = max(chosen, key=lambda k: chosen[k][0])
+    _, threshold, cv_rows = chosen[lam]
     second = best_second(cv_rows, threshold)
     params = fit(train, c)
+    chooser = fit_chooser(train, lam, params[0], params[1])
     print(f"\nWeights (C={c}; per standard deviation of each feature):")
     for name, w in sorted(zip(names, params[2], strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:28s} {w:+.3f}")
     print(f"  {'(intercept)':28s} {params[3]:+.3f}")
+    print(f"Chooser weights (lambda={lam}):")
+    for name, w in sorted(zip(names, chooser, strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:28s} {w:+.3f}")
     print(f"threshold {threshold}, second quote {second}")
 
     if args.misses:
-        _print_misses(train, results[c][2], threshold, args.misses)
+        _print_misses(train, cv_rows, threshold, args.misses)
     report = {"ranker_cross_validated": ranker_cv, "cross_validated": figures(cv_rows, threshold, second)}
     if dev:
-        report["dev"] = figures(outcomes(dev, [predict(params, q.x) for q in dev]), threshold, second)
+        report["dev"] = figures(outcomes(dev, [choices(params, chooser, q.x) for q in dev]),
+                                threshold, second)
     for name in BLIND if args.blind else []:
         blind = build([name], settings)
         for q in blind:
             q.x = q.x[:, keep] if len(q.x) else np.zeros((0, len(keep)))
         if blind:
-            report[name] = figures(outcomes(blind, [predict(params, q.x) for q in blind]),
+            report[name] = figures(outcomes(blind, [choices(params, chooser, q.x) for q in blind]),
                                    threshold, second)
     print("\nFigures (first quote; right_answer = best sentence right and not refused):")
     for key, value in report.items():
@@ -383,6 +449,7 @@ def main() -> None:
         "features": names, "mean": params[0].tolist(), "scale": params[1].tolist(),
         "coef": params[2].tolist(), "intercept": params[3], "threshold": threshold,
         "second": second, "C": c,
+        "chooser": {"coef": chooser.tolist(), "lambda": lam},
         "trained_on": {"files": TRAIN, "questions": len(train),
                        "stories": len({q.story for q in train})},
         "figures": report,
