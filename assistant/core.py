@@ -27,6 +27,7 @@ from .retrieval import Filters, Hit, Retriever
 from .scorer import Scorer, default_ranker, default_scorer
 from .settings import Settings
 from .store import Store
+from .support import SupportJudge, default_judge
 from .terms import terms
 from .text import Question, analyse
 
@@ -73,6 +74,15 @@ class Assistant:
     def scorer(self) -> Scorer:
         """The fitted answer scorer (weights from ``evals/fit.py``)."""
         return default_scorer()
+
+    @cached_property
+    def judge(self) -> SupportJudge | None:
+        """The fitted support judge of generated sentences (``evals/fit_support.py``); without
+        one shipped, the verifier counts content words (``support_threshold``)."""
+        try:
+            return default_judge()
+        except AssistantError:
+            return None
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -218,7 +228,8 @@ class Assistant:
                     text, citations, refused = REFUSAL, [], True
                 else:
                     checks, support = generate.verify(generated, sources,
-                                                      self.settings.support_threshold)
+                                                      self.settings.support_threshold,
+                                                      self.judge, self.embedder.embed)
                     remove = self.settings.unsupported == "remove"
                     if any(c.supported for c in checks):
                         text = generate.render(checks, remove)

@@ -9,16 +9,19 @@ supports is marked (or removed, as settings say). The same checks apply whatever
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+import numpy as np
 
 from .answering import ScoredSentence, attributed
 from .chunking import Span, sentence_spans
 from .contracts import REFUSAL, Citation, SentenceCheck, make_citation
 from .guard import addresses_the_assistant
 from .retrieval import Hit
+from .support import SupportJudge
 from .terms import terms
 from .text import starts_with_pronoun
 
@@ -104,13 +107,19 @@ def _norm(text: str) -> str:
                     .split()).lower()
 
 
-def verify(text: str, sources: list[Source], threshold: float
+def verify(text: str, sources: list[Source], threshold: float, judge: SupportJudge | None = None,
+           embed: Callable[[list[str]], np.ndarray] | None = None
            ) -> tuple[list[SentenceCheck], list[tuple[int, Source, Span]]]:
     """Check every generated sentence against the sources; return the checks and, for each
-    supported sentence, the source sentence (span) that supports it."""
+    supported sentence, the source sentence (span) that supports it.
+
+    With a fitted ``judge`` (and the embedding model's ``embed``) a sentence is supported when
+    the judge's probability for its best source sentence reaches the judge's threshold; without
+    one, when ``threshold`` of its content words are in the source and its headline."""
     checks: list[SentenceCheck] = []
     support: list[tuple[int, Source, Span]] = []
     by_n = {s.n: s for s in sources}
+    pairs = [(src, s) for src in sources for s in src.sentences]
     for span in sentence_spans(text):
         raw = text[span.start:span.end]
         claimed = [int(n) for n in _MARKER.findall(raw)]
@@ -118,16 +127,22 @@ def verify(text: str, sources: list[Source], threshold: float
         words = terms(sentence)
         if not words:
             continue  # "Sure." and the like state nothing
-        best: tuple[float, int, Source, Span] | None = None
-        for src in sources:
+        best: tuple[float, float, Source, Span] | None = None
+        if judge is not None and embed is not None and pairs:
+            windows = [f"{src.hit.article.title}\n{src.text}" for src, _ in pairs]
+            texts = [src.hit.article.text[s.start:s.end] for src, s in pairs]
+            p = judge.probabilities(sentence, list(zip(texts, windows, strict=True)), embed)
+            i = int(np.argmax(p))
+            best = (float(p[i]), 0.0, *pairs[i])
+            threshold = judge.threshold
+        for src, s in pairs if best is None else ():
             article = src.hit.article
             window = terms(f"{article.title}\n{src.text}")  # the model saw the headline too
-            for s in src.sentences:
-                own = len(words & terms(article.text[s.start:s.end]))
-                covered = len(words & window) / len(words)
-                key = (covered, own)
-                if best is None or key > (best[0], best[1]):
-                    best = (covered, own, src, s)
+            own = len(words & terms(article.text[s.start:s.end]))
+            covered = len(words & window) / len(words)
+            key = (covered, own)
+            if best is None or key > (best[0], best[1]):
+                best = (covered, own, src, s)
         problem = None
         if best is None or best[0] < threshold:
             problem = "no source supports it"

@@ -1,0 +1,106 @@
+"""Does a source sentence support a generated sentence? A fitted judge, not a word-count rule.
+
+The verifier (``generate.verify``) asks, for every sentence the model wrote and every source
+sentence it was shown, how likely the source states what the sentence claims. The probability
+comes from a logistic model over the columns below, fitted on hand-labelled generated sentences
+by ``evals/fit_support.py`` (cross-validated by story; the threshold is the one that agrees most
+with the labels) and shipped as ``assistant/data/support.json``:
+
+- ``covered``: share of the claim's content words in the source and its headline (what the
+  model saw); ``own``: share in the source sentence alone;
+- ``cosine``: the embedding model's similarity of claim and source sentence (a paraphrase keeps
+  it high where word overlap drops);
+- ``new_quantity`` / ``new_name``: a number, date or amount, or a name, that the entity
+  recogniser finds in the claim and the source does not contain (an added or changed fact);
+- ``claim_words``: how long the claim is (log of its content words).
+
+The verbatim check of quoted words stays apart and exactly as strict (``generate.verify``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .scorer import LinearModel, _load
+from .terms import terms
+
+COLUMNS = ("covered", "own", "cosine", "new_quantity", "new_name", "claim_words")
+_QUANTITIES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+_NAMES = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "LAW",
+                    "WORK_OF_ART"})
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
+
+
+@lru_cache(maxsize=1024)
+def claim_entities(claim: str) -> tuple[tuple[str, str], ...]:
+    """(text, label) of the entities spaCy finds in a generated sentence."""
+    from .language import parse
+
+    return tuple((e.text, e.label_) for e in parse(claim).ents)
+
+
+def _missing(entity: str, label: str, window: str) -> bool:
+    """The entity is not in the source: for a quantity, a number in it is not there."""
+    flat = _flat(entity)
+    if flat in window:
+        return False
+    if label in _QUANTITIES:
+        digits = re.findall(r"\d[\d,.]*", entity)
+        return any(d.rstrip(".,") not in window for d in digits) if digits else True
+    # a name may be shortened in the source ("Kurt Campbell" -> "Campbell")
+    return not any(part in window for part in flat.split() if len(part) > 2)
+
+
+def row(claim: str, sentence: str, window: str, cosine: float) -> list[float]:
+    """The judge's columns for one (claim, source sentence) pair; ``window`` is the source text
+    the model saw with its headline."""
+    words = terms(claim)
+    flat_window = _flat(window)
+    entities = claim_entities(claim)
+    return [
+        len(words & terms(window)) / len(words) if words else 0.0,
+        len(words & terms(sentence)) / len(words) if words else 0.0,
+        cosine,
+        float(any(_missing(t, label, flat_window) for t, label in entities if label in _QUANTITIES)),
+        float(any(_missing(t, label, flat_window) for t, label in entities if label in _NAMES)),
+        math.log1p(len(words)),
+    ]
+
+
+@dataclass(frozen=True)
+class SupportJudge:
+    """The fitted support model with the threshold a sentence must reach."""
+
+    model: LinearModel
+    threshold: float
+
+    def probabilities(self, claim: str, pairs: list[tuple[str, str]],
+                      embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """For each (source sentence, window) pair: the probability it supports ``claim``."""
+        if not pairs:
+            return np.zeros(0)
+        vectors = embed([claim, *(sentence for sentence, _ in pairs)])
+        cosines = vectors[1:] @ vectors[0]
+        matrix = np.array([row(claim, sentence, window, float(c))
+                           for (sentence, window), c in zip(pairs, cosines, strict=True)])
+        return self.model.predict(matrix)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SupportJudge:
+        return cls(LinearModel.from_dict(data, list(COLUMNS), "support.json"),
+                   float(data["threshold"]))
+
+
+@lru_cache(maxsize=1)
+def default_judge() -> SupportJudge:
+    """The judge shipped in the package (``assistant/data/support.json``)."""
+    return SupportJudge.from_dict(_load("support.json"))
