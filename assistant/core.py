@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +42,17 @@ class Reading:
     filters: Filters  # explicit filters narrowed by a time the question names
     scope: TimeScope
     notices: list[str]
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An answer before its finishing touches: what to show and what it cites."""
+
+    text: str
+    citations: list
+    refused: bool
+    mode: str = "extractive"
+    checks: list = field(default_factory=list)
 
 
 class Assistant:
@@ -179,81 +190,103 @@ class Assistant:
     def stream(self, question: str, k: int | None = None, *, since: date | str | None = None,
                until: date | str | None = None, source: str | Sequence[str] | None = None,
                history: Sequence[Turn] = (), use_llm: bool = True) -> Iterator[Event]:
-        """The answer as it comes: the sources at once, then text, then the verified Answer."""
+        """The answer as it comes: the sources at once, then text, then the verified Answer.
+
+        The stages: ``read`` the question → ``passages`` → score every sentence of them
+        (``score_sentences``) → ``select`` the quotes (or refuse) → ``compose`` the extractive
+        answer → optionally ``_generate`` from the chosen sentences and verify → ``_finish``."""
         question = question.strip()
-        generating = use_llm and self.llm.enabled
         started = time.perf_counter()
+        generating = use_llm and self.llm.enabled
         waiting = self.llm.starting() if generating else None
         if waiting:  # the model is still loading: answer now from the quotes, say so once
             generating = False
         reading = self.read(question, history, make_filters(since, until, source), generating)
-        asked, analysed, scope, notices = reading.asked, reading.question, reading.scope, reading.notices
+        notices = reading.notices
         if waiting:
             notices.append(f"{waiting} This answer quotes the articles; the model writes the next ones.")
         with self.working:  # the CPU work; a wait on the LLM below holds no worker
             hits = self.passages(reading, k)
             retrieved = time.perf_counter()
             # every qualifying sentence, scored once for the quotes and the LLM's context alike
-            pool = score_sentences(analysed, reading.language, hits, self.embedder, self.store,
-                                   self.scorer, self.retriever.idf(analysed.key_terms))
+            pool = score_sentences(reading.question, reading.language, hits, self.embedder,
+                                   self.store, self.scorer, self.retriever.idf(reading.question.key_terms))
         passages = [passage_view(hit) for hit in hits]
-        yield Event("sources", passages=passages, condensed_question=asked)
-        if scope.latest and hits:  # "the latest on ...": from the newest relevant article first
+        yield Event("sources", passages=passages, condensed_question=reading.asked)
+        pool, chosen = self.select(reading, hits, pool)
+        timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
+        text, citations = compose(chosen) if chosen else (REFUSAL, [])
+        draft = _Draft(text, citations, refused=not chosen)
+        if chosen and generating:
+            draft = yield from self._generate(reading, pool, draft, timings, started)
+        answer = self._finish(question, reading, draft, passages, timings, started, retrieved)
+        yield Event("answer", answer=answer)
+
+    def select(self, reading: Reading, hits: list[Hit], pool: list[ScoredSentence]
+               ) -> tuple[list[ScoredSentence], list[ScoredSentence]]:
+        """The stage that decides: the candidate pool narrowed by the question's scope, and the
+        quotes chosen from it (none: a refusal)."""
+        if reading.scope.latest and hits:  # "the latest on ...": from the newest relevant article
             newest = [c for c in pool if c.hit.article.id == hits[0].article.id]
             pool = newest or pool
         # two Campbells: say which one is quoted
-        pool, ambiguous = one_person(analysed, pool, self.scorer.threshold)
+        pool, ambiguous = one_person(reading.question, pool, self.scorer.threshold)
         if ambiguous:
-            notices.append(ambiguous)
-        chosen = choose(pool, self.settings.max_quotes, self.scorer.threshold, self.scorer.second)
-        timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
-        mode, checks = "extractive", []
-        text, citations = compose(chosen) if chosen else (REFUSAL, [])
-        refused = not chosen
-        if chosen and generating:
-            candidates = choose(pool, self.settings.llm_passages * 2, complements=False)
-            sources = generate.build_sources(candidates, self.settings.llm_passages)
-            generated = ""
-            try:
-                for piece in generate.stream_text(self.llm, asked, sources):
-                    if not generated:
-                        timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
-                    generated += piece
-                    yield Event("token", text=piece)
-            except LLMError as exc:
-                notices.append(f"{exc} Showing the extractive answer.")
-            else:
-                mode = "generated"
-                if generate.is_refusal(generated):
-                    text, citations, refused = REFUSAL, [], True
-                else:
-                    checks, support = generate.verify(generated, sources,
-                                                      self.settings.support_threshold,
-                                                      self.judge, self.embedder.embed)
-                    remove = self.settings.unsupported == "remove"
-                    if any(c.supported for c in checks):
-                        text = generate.render(checks, remove)
-                        citations = generate.citations_for(support)
-                    else:  # nothing the model said is in the sources: keep the quotes instead
-                        mode = "extractive"
-                        notices.append("The generated answer was not supported by the articles; "
-                                       "showing the quoted sentences.")
+            reading.notices.append(ambiguous)
+        return pool, choose(pool, self.settings.max_quotes, self.scorer.threshold,
+                            self.scorer.second)
+
+    def _generate(self, reading: Reading, pool: list[ScoredSentence], draft: _Draft,
+                  timings: dict, started: float) -> Iterator[Event]:
+        """The LLM writes from the best sentences; every sentence it writes is verified. Yields
+        its tokens; returns the draft to show (the extractive one when nothing it wrote stands
+        or the LLM fails)."""
+        candidates = choose(pool, self.settings.llm_passages * 2, complements=False)
+        sources = generate.build_sources(candidates, self.settings.llm_passages)
+        generated = ""
+        try:
+            for piece in generate.stream_text(self.llm, reading.asked, sources):
+                if not generated:
+                    timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                generated += piece
+                yield Event("token", text=piece)
+        except LLMError as exc:
+            reading.notices.append(f"{exc} Showing the extractive answer.")
+            return draft
+        if generate.is_refusal(generated):
+            return _Draft(REFUSAL, [], refused=True, mode="generated")
+        checks, support = generate.verify(generated, sources, self.settings.support_threshold,
+                                          self.judge, self.embedder.embed)
+        if not any(c.supported for c in checks):  # nothing it said is in the sources
+            reading.notices.append("The generated answer was not supported by the articles; "
+                                   "showing the quoted sentences.")
+            return replace(draft, checks=checks)
+        return _Draft(generate.render(checks, self.settings.unsupported == "remove"),
+                      generate.citations_for(support), refused=False, mode="generated",
+                      checks=checks)
+
+    def _finish(self, question: str, reading: Reading, draft: _Draft, passages: list,
+                timings: dict, started: float, retrieved: float) -> Answer:
+        """The Answer: citations with the article's other printings, who said the quoted words,
+        "As of <date>" for a question whose answer changes with time, and the timings."""
+        text, refused = draft.text, draft.refused
         citations = [c.model_copy(update={"copies": self.copies(c.article_id, c.path)})
-                     for c in citations]
-        if mode == "extractive" and not refused and (said_by := speaker_note(analysed, citations)):
+                     for c in draft.citations]
+        if draft.mode == "extractive" and not refused and (
+                said_by := speaker_note(reading.question, citations)):
             text = f"{said_by} {text}"
-        if not refused and scope.sensitive and citations and citations[0].published:
+        if not refused and reading.scope.sensitive and citations and citations[0].published:
             text = f"As of {citations[0].published} ({citations[0].source or citations[0].title}): " \
                    f"{text}"
         done = time.perf_counter()
         timings["answer_ms"] = round((done - retrieved) * 1000, 1)
         timings["total_ms"] = round((done - started) * 1000, 1)
-        yield Event("answer", answer=Answer(
+        return Answer(
             question=question, answer=text, refused=refused, citations=citations,
-            passages=passages, timings=timings, mode=mode,
-            condensed_question=asked if asked != question else None,
-            sentences=checks, notice=" ".join(notices) or None,
-        ))
+            passages=passages, timings=timings, mode=draft.mode,
+            condensed_question=reading.asked if reading.asked != question else None,
+            sentences=draft.checks, notice=" ".join(reading.notices) or None,
+        )
 
     def read(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None,
              use_llm: bool = False) -> Reading:
