@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ def ingest(
     dirty = manifest.signature != wanted  # the manifest on disk is not this one yet
     manifest.signature = wanted
     commit = _Commits(store)
+    held = Counter(entry["id"] for entry in manifest.articles.values())  # id -> entries holding it
 
     files = list(iter_files(paths))
     total = len(files)
@@ -93,7 +95,8 @@ def ingest(
         for article in articles:
             article = _bounded(article, max_article_chars, report)
             try:
-                dirty |= _ingest_article(article, manifest, store, embedder, passage_tokens, report)
+                dirty |= _ingest_article(article, manifest, held, store, embedder, passage_tokens,
+                                         report)
             except (ValueError, UnicodeError, RecursionError) as exc:
                 report.errors.append(ArticleError(str(item), f"article not indexed: {exc}"))
         if dirty and commit.due():  # the commit point, after a whole file
@@ -231,20 +234,25 @@ def _finish(manifest: Manifest, store: Store, embedder: MiniLM, passage_tokens: 
         store.lexical(manifest, lambda a: split_passages(a, embedder.count_tokens, passage_tokens))
 
 
-def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder: MiniLM,
-                    passage_tokens: int, report: IngestReport) -> bool:
-    """Index one article unless it is unchanged; says whether the manifest changed."""
+def _ingest_article(article: Article, manifest: Manifest, held: Counter, store: Store,
+                    embedder: MiniLM, passage_tokens: int, report: IngestReport) -> bool:
+    """Index one article unless it is unchanged; says whether the manifest changed.
+    ``held`` counts the manifest's entries per article id, kept up to date here."""
     old = manifest.articles.get(article.key)
     if old and old["id"] == article.id:
         report.unchanged.append(article.title)
         return False
-    if article.id not in manifest.article_ids:  # the same text may already be in under a key
+    if not held[article.id]:  # the same text may already be in under another key
+        leftover = store.has_article(article.id)  # from a crash, or an entry replaced in this run
         article = _store_analysis(article, store)
         passages = split_passages(article, embedder.count_tokens, passage_tokens)
         vectors, sentence_vectors = _embed(article, passages, embedder)
         store.save_sentence_vectors(article.id, sentence_vectors)
-        store.add_passages(article, passages, vectors)
+        store.add_passages(article, passages, vectors, replace=leftover)
         report.passages += len(passages)
+    if old:
+        held[old["id"]] -= 1
+    held[article.id] += 1
     manifest.articles[article.key] = {
         "id": article.id, "path": article.path, "title": article.title, "source": article.source,
         "published": article.published.isoformat() if article.published else None,
