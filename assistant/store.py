@@ -218,34 +218,31 @@ class Store:
         name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
         return self.client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
 
-    def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray,
-                     replace: bool = True) -> None:
-        """Replace whatever is stored for this article with these passages (``replace=False``:
-        the caller knows nothing is stored for it, and Chroma is not asked).
+    def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
+        """Replace whatever is stored for this article with these passages."""
+        self.add_passages_many([(article, passages, vectors, True)])
+
+    def add_passages_many(self, items: list[tuple[Article, list[Passage], np.ndarray, bool]]
+                          ) -> None:
+        """For each (article, passages, vectors, replace): store the passages, first deleting
+        what is stored for the article if ``replace`` (else the caller knows nothing is). One
+        Chroma write for them all: each write has a fixed cost of tens of milliseconds.
 
         Written to Chroma directly, as queries read it: llama-index's vector store would cost
         seconds of imports in every process that ingests (the UI's first start, an upload)."""
-        if replace:
-            self._collection.delete(where={"article_id": article.id})
-        if not passages:
-            return
-        published = article.published.isoformat() if article.published else ""
-        self._collection.upsert(
-            ids=[p.id for p in passages],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            documents=[p.text for p in passages],
-            metadatas=[{
-                "article_id": article.id,
-                "n": p.n,
-                "start": p.start,
-                "end": p.end,
-                "title": article.title,
-                "source": article.source or "",
-                "published": published,
-                "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
-                "path": article.path,
-            } for p in passages],
-        )
+        replaced = sorted({article.id for article, _, _, replace in items if replace})
+        for i in range(0, len(replaced), 100):
+            self._collection.delete(where={"article_id": {"$in": replaced[i:i + 100]}})
+        rows = [(article, p, v) for article, passages, vectors, _ in items
+                for p, v in zip(passages, np.asarray(vectors, dtype=np.float32), strict=True)]
+        for i in range(0, len(rows), 1000):  # Chroma caps the size of one write
+            chunk = rows[i:i + 1000]
+            self._collection.upsert(
+                ids=[p.id for _, p, _ in chunk],
+                embeddings=np.stack([v for _, _, v in chunk]),
+                documents=[p.text for _, p, _ in chunk],
+                metadatas=[_metadata(article, p) for article, p, _ in chunk],
+            )
 
     def remove_orphans(self, manifest: Manifest) -> int:
         """Delete passages and article files that no manifest entry owns: replaced, pruned or
@@ -396,6 +393,21 @@ class Store:
         for raw in self.files.read_many([f"articles/{i}.json" for i in missing]).values():
             article = Article.model_validate_json(raw)
             _remember(self._articles, article.id, article)
+
+
+def _metadata(article: Article, p: Passage) -> dict:
+    published = article.published.isoformat() if article.published else ""
+    return {
+        "article_id": article.id,
+        "n": p.n,
+        "start": p.start,
+        "end": p.end,
+        "title": article.title,
+        "source": article.source or "",
+        "published": published,
+        "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
+        "path": article.path,
+    }
 
 
 def _remember(cache: OrderedDict, key: str, value) -> None:

@@ -77,7 +77,7 @@ def main() -> None:
         (folder / ".complete").touch()
 
     stages = Stages([(Store, "remove_orphans", "orphans"), (dedupe, "update", "duplicates"),
-                     (Store, "lexical", "bm25"), (Store, "add_passages", "chroma_writes")])
+                     (Store, "lexical", "bm25"), (Store, "add_passages_many", "chroma_writes")])
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         tmp = Path(tmp)
         # warm up: models loaded, imports done, before anything is timed
