@@ -218,10 +218,6 @@ class Store:
         name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
         return self.client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
 
-    def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
-        """Replace whatever is stored for this article with these passages."""
-        self.add_passages_many([(article, passages, vectors, True)])
-
     def add_passages_many(self, items: list[tuple[Article, list[Passage], np.ndarray, bool]]
                           ) -> None:
         """For each (article, passages, vectors, replace): store the passages, first deleting
