@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from . import dedupe, language, speech
 from .articles import Article, Sentence, article_id, iter_files, load_file
 from .chunking import split_passages
-from .embedding import MiniLM
+from .embedding import DIMENSIONS, MiniLM
 from .errors import ArticleError
 from .settings import MAX_ARTICLE_CHARS, MAX_FILE_BYTES
 from .store import Manifest, Store
@@ -76,6 +77,7 @@ def ingest(
     dirty = manifest.signature != wanted  # the manifest on disk is not this one yet
     manifest.signature = wanted
     commit = _Commits(store)
+    batch = _Batch(manifest, store, embedder, passage_tokens, report)
 
     files = list(iter_files(paths))
     total = len(files)
@@ -91,14 +93,13 @@ def ingest(
             articles, errors = [], [ArticleError(str(item), f"cannot read: {exc}")]
         report.errors.extend(errors)
         for article in articles:
-            article = _bounded(article, max_article_chars, report)
-            try:
-                dirty |= _ingest_article(article, manifest, store, embedder, passage_tokens, report)
-            except (ValueError, UnicodeError, RecursionError) as exc:
-                report.errors.append(ArticleError(str(item), f"article not indexed: {exc}"))
-        if dirty and commit.due():  # the commit point, after a whole file
+            batch.add(_bounded(article, max_article_chars, report), str(item))
+        if batch.full():
+            dirty |= batch.flush()
+        if dirty and not batch.items and commit.due():  # the commit point, after a whole file
             commit(manifest)
             dirty = False
+    dirty |= batch.flush()
     if dirty:
         commit(manifest)
     if progress:
@@ -182,28 +183,6 @@ def _store_analysis(article: Article, store: Store) -> Article:
     return article
 
 
-def _embed(article: Article, passages: list, embedder: MiniLM) -> tuple[np.ndarray, np.ndarray]:
-    """The passages' vectors, and every sentence's from the same model run: each passage is read
-    with its title ("Campbell" may only be in the headline) and a sentence's vector pools its
-    word pieces as read there (so "he said" knows whose words they are). A sentence the model
-    did not see whole is embedded alone, with the sentences it leans on."""
-    offset = len(article.title) + 1
-    inside = [[i for i, s in enumerate(article.sentences) if p.start <= s.start and s.end <= p.end]
-              for p in passages]
-    vectors, pooled = embedder.embed_spans(
-        [f"{article.title}\n{p.text}" for p in passages],
-        [[(article.sentences[i].start - p.start + offset, article.sentences[i].end - p.start + offset)
-          for i in found] for p, found in zip(passages, inside, strict=True)])
-    sentences = np.zeros((len(article.sentences), vectors.shape[1]), dtype=np.float32)
-    for found, rows in zip(inside, pooled, strict=True):
-        sentences[found] = rows
-    missing = [i for i in range(len(sentences)) if not sentences[i].any()]
-    if missing:
-        contexts = sentence_contexts(article)
-        sentences[missing] = embedder.embed([contexts[i] for i in missing])
-    return vectors, sentences
-
-
 def analyse_sentences(text: str) -> tuple[Sentence, ...]:
     """Each sentence of an article with who speaks in it and the entities the model found."""
     sentences = speech.analyse(text)
@@ -231,23 +210,141 @@ def _finish(manifest: Manifest, store: Store, embedder: MiniLM, passage_tokens: 
         store.lexical(manifest, lambda a: split_passages(a, embedder.count_tokens, passage_tokens))
 
 
-def _ingest_article(article: Article, manifest: Manifest, store: Store, embedder: MiniLM,
-                    passage_tokens: int, report: IngestReport) -> bool:
-    """Index one article unless it is unchanged; says whether the manifest changed."""
-    old = manifest.articles.get(article.key)
-    if old and old["id"] == article.id:
-        report.unchanged.append(article.title)
-        return False
-    if article.id not in manifest.article_ids:  # the same text may already be in under a key
-        article = _store_analysis(article, store)
-        passages = split_passages(article, embedder.count_tokens, passage_tokens)
-        vectors, sentence_vectors = _embed(article, passages, embedder)
-        store.save_sentence_vectors(article.id, sentence_vectors)
-        store.add_passages(article, passages, vectors)
-        report.passages += len(passages)
-    manifest.articles[article.key] = {
-        "id": article.id, "path": article.path, "title": article.title, "source": article.source,
-        "published": article.published.isoformat() if article.published else None,
-    }
-    (report.updated if old else report.added).append(article.title)
-    return True
+class _Batch:
+    """Articles read but not yet indexed, indexed together: the language model, the embedding
+    model and Chroma each run once per batch, not once per article (an article's two passages
+    made batches of two for the embedding model, and each Chroma write has a fixed cost).
+    Manifest entries are set only when their article is indexed, and the manifest is committed
+    only between batches, so a crash still leaves only whole, committed articles visible."""
+
+    ARTICLES = 32  # per batch at most (one Lee story: ~2 passages)
+    FIRST = 4  # the first batch: the first articles are searchable (committed) soon
+    CHARACTERS = 200_000
+
+    def __init__(self, manifest: Manifest, store: Store, embedder: MiniLM, passage_tokens: int,
+                 report: IngestReport) -> None:
+        self.manifest, self.store, self.embedder = manifest, store, embedder
+        self.passage_tokens, self.report = passage_tokens, report
+        self.held = Counter(e["id"] for e in manifest.articles.values())  # id -> entries holding it
+        self.items: list[tuple[Article, str]] = []  # (article, where it came from), in file order
+        self.new: dict[str, Article] = {}  # id -> the article to analyse and embed
+        self.characters = 0
+        self.limit = self.FIRST  # doubles after each batch, up to ARTICLES
+
+    def add(self, article: Article, source: str) -> None:
+        old = self.manifest.articles.get(article.key)
+        if old and old["id"] == article.id:
+            self.report.unchanged.append(article.title)
+            return
+        self.items.append((article, source))
+        if not self.held[article.id] and article.id not in self.new:  # not in under another key
+            self.new[article.id] = article
+            self.characters += len(article.text)
+
+    def full(self) -> bool:
+        return len(self.new) >= self.limit or self.characters >= self.CHARACTERS
+
+    def flush(self) -> bool:
+        """Index the batch; says whether the manifest changed."""
+        if not self.items:
+            return False
+        sources = {a.id: src for a, src in reversed(self.items)}  # the first file with the text
+        try:
+            failed = self._index(list(self.new.values()), sources)
+        except (ValueError, UnicodeError, RecursionError):
+            failed = {}  # one article spoils the batch: index them one by one to find it
+            for article in self.new.values():
+                failed |= self._index([article], sources)
+        changed = False
+        for article, source in self.items:
+            if article.id in failed:
+                self.report.errors.append(ArticleError(source, f"article not indexed: "
+                                                               f"{failed[article.id]}"))
+                continue
+            old = self.manifest.articles.get(article.key)
+            if old:
+                self.held[old["id"]] -= 1
+            self.held[article.id] += 1
+            self.manifest.articles[article.key] = {
+                "id": article.id, "path": article.path, "title": article.title,
+                "source": article.source,
+                "published": article.published.isoformat() if article.published else None,
+            }
+            (self.report.updated if old else self.report.added).append(article.title)
+            changed = True
+        self.items, self.new, self.characters = [], {}, 0
+        self.limit = min(self.limit * 2, self.ARTICLES)
+        return changed
+
+    def _index(self, articles: list[Article], sources: dict[str, str]) -> dict[str, str]:
+        """Analyse, store and embed ``articles``; returns id -> why, for those that failed."""
+        failed: dict[str, str] = {}
+        ready = []
+        for article in articles:
+            try:
+                ready.append((article, speech.analyse(article.text)))
+            except (ValueError, UnicodeError, RecursionError) as exc:
+                failed[article.id] = str(exc)
+        entities = language.sentence_entities_many(
+            [(a.text, [(s.start, s.end) for s in sentences]) for a, sentences in ready])
+        done = []
+        for (article, sentences), found in zip(ready, entities, strict=True):
+            try:
+                article = article.model_copy(update={"sentences": tuple(
+                    s.model_copy(update={"entities": e}) for s, e in zip(sentences, found, strict=True))})
+                passages = split_passages(article, self.embedder.count_tokens, self.passage_tokens)
+            except (ValueError, UnicodeError, RecursionError) as exc:
+                failed[article.id] = str(exc)
+                continue
+            leftover = self.store.has_article(article.id)  # from a crash, or replaced in this run
+            self.store.save_article(article)  # before its passages: see Store.remove_orphans
+            done.append((article, passages, leftover))
+        vectors = _embed_many([(a, p) for a, p, _ in done], self.embedder)
+        for (article, _, _), (_, sentence_vectors) in zip(done, vectors, strict=True):
+            self.store.save_sentence_vectors(article.id, sentence_vectors)
+        self.store.add_passages_many([(a, p, v, leftover) for (a, p, leftover), (v, _)
+                                      in zip(done, vectors, strict=True)])
+        self.report.passages += sum(len(p) for _, p, _ in done)
+        return failed
+
+
+def _embed_many(items: list[tuple[Article, list]], embedder: MiniLM
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``_embed`` for several articles in one run of the model (batches sorted by length across
+    articles: less padding than an article's own two or three passages)."""
+    texts, spans = [], []
+    for article, passages in items:
+        texts += [f"{article.title}\n{p.text}" for p in passages]
+        spans += _passage_spans(article, passages)
+    vectors, pooled = embedder.embed_spans(texts, spans)
+    out = []
+    row = 0
+    missing_texts, missing_at = [], []
+    for n, (article, passages) in enumerate(items):
+        sentences = np.zeros((len(article.sentences), DIMENSIONS), dtype=np.float32)
+        for found, rows in zip(_inside(article, passages), pooled[row:row + len(passages)],
+                               strict=True):
+            sentences[found] = rows
+        missing = [i for i in range(len(sentences)) if not sentences[i].any()]
+        if missing:
+            contexts = sentence_contexts(article)
+            missing_texts += [contexts[i] for i in missing]
+            missing_at += [(n, i) for i in missing]
+        out.append((vectors[row:row + len(passages)], sentences))
+        row += len(passages)
+    if missing_texts:  # sentences the model did not see whole: embedded alone, all at once
+        for (n, i), vector in zip(missing_at, embedder.embed(missing_texts), strict=True):
+            out[n][1][i] = vector
+    return out
+
+
+def _inside(article: Article, passages: list) -> list[list[int]]:
+    return [[i for i, s in enumerate(article.sentences) if p.start <= s.start and s.end <= p.end]
+            for p in passages]
+
+
+def _passage_spans(article: Article, passages: list) -> list[list[tuple[int, int]]]:
+    """Each passage's sentences as character spans of ``title\npassage``."""
+    offset = len(article.title) + 1
+    return [[(article.sentences[i].start - p.start + offset, article.sentences[i].end - p.start + offset)
+             for i in found] for p, found in zip(passages, _inside(article, passages), strict=True)]

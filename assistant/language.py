@@ -102,15 +102,24 @@ def sentence_entities(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple
     """The entities of each sentence span (start, end) of ``text``, in article offsets.
 
     The model reads the text a paragraph at a time (entities never cross a paragraph break)."""
+    return sentence_entities_many([(text, spans)])[0]
+
+
+def sentence_entities_many(texts: Sequence[tuple[str, Sequence[tuple[int, int]]]]
+                           ) -> list[list[tuple[Entity, ...]]]:
+    """``sentence_entities`` for several (text, spans) in one run of the model: ingest reads
+    articles in batches, so the model's batches are full however short each article is."""
     nlp = pipeline()
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
-                  if len(m.group()) < nlp.max_length]
+    paragraphs = [(n, m.start(), m.group()) for n, (text, _) in enumerate(texts)
+                  for m in re.finditer(r"[^\n]+", text) if len(m.group()) < nlp.max_length]
+    found: list[list[Entity]] = [[] for _ in texts]
     with _RUNNING:
-        found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
-                 for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
-                                                              disable=_ENTITIES_ONLY), strict=True)
-                 for e in doc.ents]
-    return [tuple(e for e in found if start <= e.start and e.end <= end) for start, end in spans]
+        for (n, at, _), doc in zip(paragraphs, nlp.pipe((p for _, _, p in paragraphs), batch_size=64,
+                                                        disable=_ENTITIES_ONLY), strict=True):
+            found[n] += [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
+                         for e in doc.ents]
+    return [[tuple(e for e in entities if start <= e.start and e.end <= end) for start, end in spans]
+            for entities, (_, spans) in zip(found, texts, strict=True)]
 
 
 @dataclass(frozen=True)

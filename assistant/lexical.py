@@ -2,15 +2,21 @@
 
 The index is named by a stamp of the manifest (which articles are in, built how), so it always
 matches the committed passages: ingest rebuilds it after committing, and a query that finds no
-index for the current stamp (an ingest killed before the rebuild) rebuilds it from Chroma.
-BM25 has no cheap incremental update; rebuilding from the stored passages takes well under a
-second per ten thousand passages, while embedding them took minutes.
+index for the current stamp (an ingest killed before the rebuild) rebuilds it.
+
+bm25s has no incremental add, so every new state is a rebuild; what makes that proportional to
+what changed is that each state keeps its passages' terms (as ids into its vocabulary,
+``terms.npz`` and ``terms.json``). The next state starts from them: passages of articles that
+left are dropped, only the new articles are read, split and tokenised, and BM25 is built from the
+term ids (a few numpy passes). A state without kept terms (written before they were kept, or
+with other terms or passages) is rebuilt from every article once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -20,40 +26,143 @@ import numpy as np
 
 from .terms import TERMS_VERSION, index_terms
 
+log = logging.getLogger(__name__)
+
+TERMS_FORMAT = 1
+_EMPTY = "∅"  # the term of a passage with none (bm25s wants every document to have one)
+
 
 def stamp(article_ids: set[str], signature: dict) -> str:
     text = json.dumps([sorted(article_ids), signature, TERMS_VERSION], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def article_of(pid: str) -> str:
+    return pid.rsplit(":", 1)[0]
+
+
+class Terms:
+    """Every passage's terms: ``tokens[offsets[i]:offsets[i + 1]]`` are passage ``ids[i]``'s,
+    as positions in ``vocab``."""
+
+    def __init__(self, ids: list[str], vocab: list[str], tokens: np.ndarray,
+                 offsets: np.ndarray) -> None:
+        self.ids, self.vocab, self.tokens, self.offsets = ids, vocab, tokens, offsets
+
+    @classmethod
+    def of(cls, entries: list[tuple[str, str]], vocab: list[str] | None = None) -> Terms:
+        """Tokenise ``entries`` (passage id, text), extending ``vocab`` (a copy) as needed."""
+        vocab = list(vocab or [])
+        index = {word: i for i, word in enumerate(vocab)}
+        flat: list[int] = []
+        offsets = [0]
+        for _, text in entries:
+            for word in index_terms(text) or [_EMPTY]:
+                i = index.get(word)
+                if i is None:
+                    i = index[word] = len(vocab)
+                    vocab.append(word)
+                flat.append(i)
+            offsets.append(len(flat))
+        return cls([pid for pid, _ in entries], vocab, np.asarray(flat, dtype=np.int32),
+                   np.asarray(offsets, dtype=np.int64))
+
+    def keep(self, article_ids: set[str]) -> Terms:
+        """Only the passages of these articles."""
+        rows = np.array([article_of(pid) in article_ids for pid in self.ids], dtype=bool)
+        if rows.all():
+            return self
+        lengths = np.diff(self.offsets)[rows]
+        mask = np.repeat(rows, np.diff(self.offsets))
+        return Terms([pid for pid, r in zip(self.ids, rows, strict=True) if r], self.vocab,
+                     self.tokens[mask], np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+    def plus(self, entries: list[tuple[str, str]]) -> Terms:
+        """These passages and those of ``entries`` (tokenised now)."""
+        new = Terms.of(entries, self.vocab)
+        return Terms(self.ids + new.ids, new.vocab, np.concatenate([self.tokens, new.tokens]),
+                     np.concatenate([self.offsets, new.offsets[1:] + self.offsets[-1]]))
+
+    def compact(self) -> Terms:
+        """The same, with words no passage uses any more taken out of the vocabulary."""
+        used = np.zeros(len(self.vocab), dtype=bool)
+        used[self.tokens] = True
+        if used.all():
+            return self
+        renumber = np.cumsum(used) - 1
+        return Terms(self.ids, [w for w, u in zip(self.vocab, used, strict=True) if u],
+                     renumber[self.tokens].astype(np.int32), self.offsets)
+
+    def save(self, folder: Path, signature: dict) -> None:
+        np.savez(folder / "terms.npz", tokens=self.tokens, offsets=self.offsets)
+        (folder / "terms.json").write_text(json.dumps(
+            {"format": TERMS_FORMAT, "terms_version": TERMS_VERSION, "signature": signature,
+             "vocab": self.vocab}))
+
+    @classmethod
+    def load(cls, folder: Path, signature: dict) -> Terms | None:
+        """The terms kept in ``folder`` if they were made as this code makes them, else None."""
+        try:
+            meta = json.loads((folder / "terms.json").read_text())
+            if (meta.get("format"), meta.get("terms_version"), meta.get("signature")) != (
+                    TERMS_FORMAT, TERMS_VERSION, signature):
+                return None
+            ids = json.loads((folder / "ids.json").read_text())
+            with np.load(folder / "terms.npz") as arrays:
+                tokens, offsets = arrays["tokens"], arrays["offsets"]
+        except (OSError, ValueError, KeyError):
+            return None
+        if len(offsets) != len(ids) + 1:
+            return None
+        return cls(ids, meta["vocab"], tokens, offsets)
+
+
 class LexicalIndex:
     """BM25 scores for every passage of one committed state of the index."""
 
-    def __init__(self, ids: list[str], model) -> None:
+    def __init__(self, ids: list[str], model, terms: Terms | None = None) -> None:
         self.ids = ids
         self.model = model
-        self._positions = {pid: i for i, pid in enumerate(ids)}
+        self.terms = terms
+        self._positions: dict[str, int] | None = None
 
     def position(self, pid: str) -> int:
+        if self._positions is None:
+            self._positions = {pid: i for i, pid in enumerate(self.ids)}
         return self._positions[pid]
 
     @classmethod
     def build(cls, entries: list[tuple[str, str]]) -> LexicalIndex:
         """``entries``: (passage id, text to index)."""
+        return cls.from_terms(Terms.of(entries))
+
+    @classmethod
+    def from_terms(cls, terms: Terms) -> LexicalIndex:
         import bm25s
 
+        terms = terms.compact()
         model = bm25s.BM25()
-        corpus = [index_terms(text) or ["∅"] for _, text in entries]
-        model.index(corpus, show_progress=False)
-        return cls([pid for pid, _ in entries], model)
+        if terms.ids:
+            _index(model, terms)
+        else:
+            model.index([[_EMPTY]], show_progress=False)
+        return cls(terms.ids, model, terms)
 
-    def save(self, folder: Path) -> None:
+    def updated(self, articles: set[str], entries: list[tuple[str, str]]) -> LexicalIndex:
+        """A new index: this one's passages of ``articles`` and the passages ``entries``."""
+        if self.terms is None:
+            raise ValueError("this index kept no terms")
+        return LexicalIndex.from_terms(self.terms.keep(articles).plus(entries))
+
+    def save(self, folder: Path, signature: dict | None = None) -> None:
         """Write to a temporary folder, then rename it into place."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
         try:
             self.model.save(str(tmp), show_progress=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids))
+            if self.terms is not None and signature is not None:
+                self.terms.save(tmp, signature)
             os.replace(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -70,6 +179,16 @@ class LexicalIndex:
             return None
         model = bm25s.BM25.load(str(folder))
         return cls(json.loads((folder / "ids.json").read_text()), model)
+
+    @staticmethod
+    def previous_terms(parent: Path, signature: dict) -> Terms | None:
+        """The kept terms of the state on disk under ``parent`` (the last one built), if usable."""
+        if not parent.is_dir():
+            return None
+        for folder in sorted(parent.iterdir()):
+            if not folder.name.startswith(".") and (terms := Terms.load(folder, signature)):
+                return terms
+        return None
 
     def idf(self, words: set[str]) -> dict[str, float]:
         """How rare each (stemmed) term is among all passages: log(1 + N / (1 + df))."""
@@ -88,3 +207,33 @@ class LexicalIndex:
         if not query or not self.ids:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self.model.get_scores(query), dtype=np.float32)
+
+
+def _index(model, terms: Terms) -> None:
+    """What ``model.index(tokens)`` makes, from term ids in a few numpy passes (bm25s loops over
+    the passages in Python: seconds at tens of thousands). Other BM25 variants than bm25s's
+    default ("lucene") go through bm25s itself."""
+    vocab = {w: i for i, w in enumerate(terms.vocab)}
+    if (model.method, model.idf_method) != ("lucene", "lucene"):
+        corpus = np.split(terms.tokens, terms.offsets[1:-1])
+        model.index(([c.tolist() for c in corpus], vocab), show_progress=False)
+        return
+    n_docs, n_vocab = len(terms.ids), len(terms.vocab)
+    lengths = np.diff(terms.offsets)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    # one entry per (term, passage), sorted by term then passage: the CSC layout bm25s keeps
+    pairs, tf = np.unique(terms.tokens.astype(np.int64) * n_docs + docs, return_counts=True)
+    term, doc = pairs // n_docs, pairs % n_docs
+    df = np.bincount(term, minlength=n_vocab)
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(model.dtype)
+    l_avg = lengths.mean()
+    tf = tf.astype(model.dtype)
+    tfc = tf / (model.k1 * ((1 - model.b) + model.b * lengths[doc] / l_avg) + tf)
+    indptr = np.concatenate([[0], np.cumsum(df)])
+    model.scores = {"data": (idf[term] * tfc).astype(model.dtype),
+                    "indices": doc.astype(model.int_dtype), "indptr": indptr.astype(model.int_dtype),
+                    "num_docs": n_docs}
+    model.nonoccurrence_array = None
+    vocab.setdefault("", n_vocab)  # as bm25s's index(): the empty token, outside the matrix
+    model.vocab_dict = vocab
+    model.unique_token_ids_set = set(vocab.values())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -28,8 +29,10 @@ from .articles import Article
 from .chunking import Passage
 from .errors import AssistantError, NoIndexError
 from .files import ChromaFiles, Files, LocalFiles
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, Terms, article_of
 from .lexical import stamp as lexical_stamp
+
+log = logging.getLogger(__name__)
 
 COLLECTION = "passages"
 # Articles and sentence vectors kept in memory (most recently used): enough for every candidate
@@ -78,7 +81,7 @@ class Store:
         self.namespace = namespace
         self._articles: OrderedDict[str, Article] = OrderedDict()
         self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lexical: tuple[str, LexicalIndex] | None = None
+        self._lexical: tuple[str, LexicalIndex, dict] | None = None  # (stamp, it, signature)
         self._duplicates: tuple[int | None, dict[str, list[str]]] | None = None
         self._manifest: tuple[int, Manifest] | None = None  # (its record's stamp, it): server only
         self._committed: tuple[tuple[int, int, int], Manifest] | None = None
@@ -181,7 +184,7 @@ class Store:
             self.files.clear()
             with contextlib.suppress(Exception):  # absent already
                 self.client.delete_collection(self._collection.name)
-        for name in ("chroma", "articles", "lexical", "duplicates.json", MANIFEST):
+        for name in ("chroma", "articles", "lexical", "duplicates.json", "duplicates.npz", MANIFEST):
             target = self.index_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -215,45 +218,51 @@ class Store:
         name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
         return self.client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
 
-    def add_passages(self, article: Article, passages: list[Passage], vectors: np.ndarray) -> None:
-        """Replace whatever is stored for this article with these passages.
+    def add_passages_many(self, items: list[tuple[Article, list[Passage], np.ndarray, bool]]
+                          ) -> None:
+        """For each (article, passages, vectors, replace): store the passages, first deleting
+        what is stored for the article if ``replace`` (else the caller knows nothing is). One
+        Chroma write for them all: each write has a fixed cost of tens of milliseconds.
 
         Written to Chroma directly, as queries read it: llama-index's vector store would cost
         seconds of imports in every process that ingests (the UI's first start, an upload)."""
-        self._collection.delete(where={"article_id": article.id})
-        if not passages:
-            return
-        published = article.published.isoformat() if article.published else ""
-        self._collection.upsert(
-            ids=[p.id for p in passages],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            documents=[p.text for p in passages],
-            metadatas=[{
-                "article_id": article.id,
-                "n": p.n,
-                "start": p.start,
-                "end": p.end,
-                "title": article.title,
-                "source": article.source or "",
-                "published": published,
-                "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
-                "path": article.path,
-            } for p in passages],
-        )
+        replaced = sorted({article.id for article, _, _, replace in items if replace})
+        for i in range(0, len(replaced), 100):
+            self._collection.delete(where={"article_id": {"$in": replaced[i:i + 100]}})
+        rows = [(article, p, v) for article, passages, vectors, _ in items
+                for p, v in zip(passages, np.asarray(vectors, dtype=np.float32), strict=True)]
+        for i in range(0, len(rows), 1000):  # Chroma caps the size of one write
+            chunk = rows[i:i + 1000]
+            self._collection.upsert(
+                ids=[p.id for _, p, _ in chunk],
+                embeddings=np.stack([v for _, _, v in chunk]),
+                documents=[p.text for _, p, _ in chunk],
+                metadatas=[_metadata(article, p) for article, p, _ in chunk],
+            )
 
     def remove_orphans(self, manifest: Manifest) -> int:
-        """Delete passages and article files that no manifest entry owns (left by a crash)."""
+        """Delete passages and article files that no manifest entry owns: replaced, pruned or
+        removed articles, and those a crash left behind.
+
+        Every article's file is written before its passages and deleted after them, so the
+        article files name every article that may have passages: the orphans are found from
+        the names of the files, and only their passages are looked up and deleted."""
         owned = manifest.article_ids
-        stored = self._collection.get(include=["metadatas"])
-        orphans = [
-            pid for pid, meta in zip(stored["ids"], stored["metadatas"], strict=True)
-            if (meta or {}).get("article_id") not in owned
-        ]
-        if orphans:
-            self._collection.delete(ids=orphans)
-        self.files.delete([name for name in self.files.names("articles/")
-                           if name.removeprefix("articles/").split(".")[0] not in owned])
-        return len(orphans)
+        names = [name for name in self.files.names("articles/")
+                 if name.removeprefix("articles/").split(".")[0] not in owned]
+        orphans = sorted({name.removeprefix("articles/").split(".")[0] for name in names})
+        deleted = 0
+        for i in range(0, len(orphans), 100):
+            got = self._collection.get(where={"article_id": {"$in": orphans[i:i + 100]}}, include=[])
+            if got["ids"]:
+                self._collection.delete(ids=got["ids"])
+                deleted += len(got["ids"])
+        self.files.delete(names)
+        return deleted
+
+    def has_article(self, article_id: str) -> bool:
+        """Whether the article's file is stored (committed, or left by a crash)."""
+        return self.files.stamp(f"articles/{article_id}.json") is not None
 
     def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
         """Stored passages (all, or those ``ids``) with their metadata and, for ``ids``, vectors."""
@@ -272,9 +281,11 @@ class Store:
                 ) -> LexicalIndex:
         """The BM25 index of the committed passages: in memory, on disk, or rebuilt.
 
-        A rebuild reads the committed articles (written atomically) and splits them again with
-        ``split``, the chunker that made the stored passages: the same ids, and nothing from a
-        half-written Chroma state.
+        A rebuild starts from the terms the previous state kept (in memory, or the last state on
+        disk) and reads only the articles that were not in it: the committed articles (written
+        atomically), split again with ``split``, the chunker that made the stored passages (the
+        same ids, and nothing from a half-written Chroma state). Without a previous state it
+        reads every article.
         """
         if self._stamp and self._stamp[0] is manifest:  # the committed one, stamped already
             key = self._stamp[1]
@@ -287,14 +298,27 @@ class Store:
         folder = self.index_dir / "lexical" / key
         index = LexicalIndex.load(folder)
         if index is None:
+            wanted = manifest.article_ids
+            previous = self._lexical[1].terms if self._lexical and self._lexical[2] == \
+                manifest.signature else None
+            if previous is None:
+                previous = LexicalIndex.previous_terms(folder.parent, manifest.signature)
+                if previous is None and folder.parent.is_dir() and any(
+                        not f.name.startswith(".") for f in folder.parent.iterdir()):
+                    log.warning("note: the BM25 index on disk keeps no terms this version can "
+                                "use (written by an older one): rebuilt from every article once")
+            kept = previous.keep(wanted) if previous is not None else None
+            have = {article_of(pid) for pid in kept.ids} if kept is not None else set()
+            new = sorted(wanted - have)
+            self.prefetch(new)
             entries = []
-            self.prefetch(manifest.article_ids)
-            for article_id in sorted(manifest.article_ids):
+            for article_id in new:
                 article = self.article(article_id)
                 entries += [(p.id, f"{article.title}\n{p.text}") for p in split(article)]
-            index = LexicalIndex.build(entries)
-            index.save(folder)
-        self._lexical = (key, index)
+            index = LexicalIndex.from_terms(kept.plus(entries) if kept is not None
+                                            else Terms.of(entries))
+            index.save(folder, manifest.signature)
+        self._lexical = (key, index, dict(manifest.signature))
         return index
 
     def duplicates(self) -> dict[str, list[str]]:
@@ -365,6 +389,21 @@ class Store:
         for raw in self.files.read_many([f"articles/{i}.json" for i in missing]).values():
             article = Article.model_validate_json(raw)
             _remember(self._articles, article.id, article)
+
+
+def _metadata(article: Article, p: Passage) -> dict:
+    published = article.published.isoformat() if article.published else ""
+    return {
+        "article_id": article.id,
+        "n": p.n,
+        "start": p.start,
+        "end": p.end,
+        "title": article.title,
+        "source": article.source or "",
+        "published": published,
+        "published_int": int(article.published.strftime("%Y%m%d")) if article.published else 0,
+        "path": article.path,
+    }
 
 
 def _remember(cache: OrderedDict, key: str, value) -> None:

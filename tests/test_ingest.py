@@ -172,3 +172,55 @@ def test_uploaded_and_pasted_articles_are_kept_searchable_and_removable(corpus, 
     lammy = next(e for e in assistant.articles() if "000_" in e["path"])
     assistant.remove([lammy["key"]])
     assert Path(lammy["path"]).is_file() and len(assistant.articles()) == 2
+
+
+def _derived(index: Path) -> tuple[dict, dict]:
+    """The duplicate groups and every passage's BM25 scores for a few questions."""
+    store = _assistant(index).store
+    lexical = store.lexical(store.committed(), _assistant(index).retriever.split)
+    scores = {q: dict(zip(lexical.ids, lexical.scores(q).round(5).tolist(), strict=True))
+              for q in ("What did Campbell warn?", "Lammy Wang Yi", "Dispatch adds line")}
+    return store.duplicates(), scores
+
+
+def test_derived_state_kept_across_ingests_equals_a_rebuild_and_old_indexes_open(
+        corpus, tmp_path, caplog):
+    """BM25 terms and MinHashes are kept between ingests and only new articles are analysed;
+    what that builds equals building everything at once, and an index whose derived files were
+    written by an older version is rebuilt once, with a note, not a crash."""
+    more = tmp_path / "more"
+    _many_articles(more, corpus, 3)
+    (more / "copy_000_again.txt").write_text((more / "copy_000.txt").read_text() + "\nOne more.\n")
+    step = tmp_path / "step"
+    assistant = _assistant(step)
+    assistant.ingest([corpus])
+    assistant.ingest([corpus, more])  # the copies come in a second ingest
+    whole = tmp_path / "whole"
+    _assistant(whole).ingest([corpus, more])
+    groups, scores = _derived(step)
+    assert any(groups.values()) and (groups, scores) == _derived(whole)
+    assert [p.name for p in (step / "lexical").iterdir()] == [p.name for p in (whole / "lexical").iterdir()]
+
+    # an article leaves: its passages and its pairs go, the rest stays as a rebuild would make it
+    (more / "copy_000_again.txt").unlink()
+    _assistant(step).ingest([corpus, more], prune=True)
+    whole = tmp_path / "whole-2"  # (a folder Chroma has open in this process is not removed)
+    _assistant(whole).ingest([corpus, more])
+    assert _derived(step) == _derived(whole)
+
+    # derived files as an older version wrote them: no kept terms, MinHashes inside the groups
+    for folder in (step / "lexical").iterdir():
+        (folder / "terms.json").unlink()
+        (folder / "terms.npz").unlink()
+    (step / "duplicates.npz").unlink()
+    old = json.loads((step / "duplicates.json").read_text())
+    (step / "duplicates.json").write_text(json.dumps({"groups": old["groups"], "minhash": {}}))
+    (more / "copy_001.txt").write_text((more / "copy_001.txt").read_text() + "\nA late line.\n")
+    with caplog.at_level("WARNING"):
+        report = _assistant(step).ingest([corpus, more])
+    assert report.ok and len(report.updated) == 1
+    notes = " ".join(r.getMessage() for r in caplog.records)
+    assert "BM25 index on disk" in notes and "duplicate groups on disk" in notes
+    whole = tmp_path / "whole-3"
+    _assistant(whole).ingest([corpus, more])
+    assert _derived(step) == _derived(whole)
