@@ -181,9 +181,10 @@ def _reports_speech(verb, quoted: bool) -> bool:
         # "claimed second place", "adding 113 for the third wicket": a count, not words
         return not any(t.pos_ == "NUM" or t.ent_type_ in ("ORDINAL", "CARDINAL", "QUANTITY")
                        for t in objects)
-    if verb.tag_ == "VBN" and verb.dep_ in ("amod", "compound"):
-        return False
-    return True
+    if verb.dep_ in ("acl", "advcl") and "aux" not in deps and any(
+            c.dep_ == "xcomp" and c.lemma_ in ("be", "have") for c in verb.children):
+        return False  # "One Arab, believed to be a Yemeni, ...": a participle, no one speaks
+    return not (verb.tag_ == "VBN" and verb.dep_ in ("amod", "compound"))
 
 
 def _subjects(verb):
@@ -206,8 +207,10 @@ def _subjects(verb):
 
 
 def _sentence_speakers(tokens, ents, names: _Names, inside, state):
-    """(speakers as (name, label) pairs, speech?) of one sentence's tokens."""
+    """(speakers as (name, label) pairs, speech?, cued?) of one sentence's tokens: cued when it
+    has a speech verb or an "according to" outside quotation marks, named or not."""
     found: list[tuple[str, str]] = []
+    cued = False
     speech = any(t.text in (_OPEN, _CLOSE, _STRAIGHT) for t in tokens)
     unnamed = False
     for token in tokens:
@@ -215,7 +218,7 @@ def _sentence_speakers(tokens, ents, names: _Names, inside, state):
             continue  # “Many have claimed ...”: words inside a quotation attribute nothing
         if token.lower_ == "according" and token.i + 1 < len(token.doc) \
                 and token.doc[token.i + 1].lower_ == "to":  # "according to X"
-            speech = True
+            speech = cued = True
             for to in token.children:
                 for obj in to.children:
                     if obj.dep_ == "pobj" and (name := _named(obj, ents, names)) is not None:
@@ -225,7 +228,7 @@ def _sentence_speakers(tokens, ents, names: _Names, inside, state):
             continue
         if not _reports_speech(token, speech):
             continue
-        speech = True
+        speech = cued = True
         for subject in _subjects(token):
             if subject.lower_ in ("he", "she"):
                 if state["person"]:
@@ -237,7 +240,7 @@ def _sentence_speakers(tokens, ents, names: _Names, inside, state):
                 found.append(name)
             else:
                 unnamed = True
-    return list(dict.fromkeys(found)), speech
+    return list(dict.fromkeys(found)), speech, cued
 
 
 def _subject_person(tokens, ents, names: _Names) -> str | None:
@@ -246,9 +249,9 @@ def _subject_person(tokens, ents, names: _Names) -> str | None:
     person = None
     for token in tokens:
         agent = token.dep_ == "pobj" and token.head.dep_ == "agent"
-        if token.dep_ in ("nsubj", "nsubjpass") or agent:
-            if (name := _named(token, ents, names)) is not None and name[1] == "PERSON":
-                person = name[0]
+        if (token.dep_ in ("nsubj", "nsubjpass") or agent) \
+                and (name := _named(token, ents, names)) is not None and name[1] == "PERSON":
+            person = name[0]
     return person
 
 
@@ -267,10 +270,12 @@ def analyse(text: str) -> list[Sentence]:
 
     spans = sentence_spans(text)
     # the words inside quotation marks (an unclosed quotation ends with its sentence)
-    quotes = [(start, end if closed else min(end, next((s.end for s in spans if s.start <= start < s.end), end)))
+    quotes = [(start, end if closed else
+               min(end, next((s.end for s in spans if s.start <= start < s.end), end)))
               for start, end, closed in _quotation_marks(text)]
     found: list[list[tuple[str, str]]] = [[] for _ in spans]
     speech = [False] * len(spans)
+    cued = [False] * len(spans)
     entities: list[tuple[Entity, ...]] = [() for _ in spans]
     state: dict = {"person": None, "speaker": None}
     person_before: list[str | None] = [None] * len(spans)
@@ -287,7 +292,7 @@ def analyse(text: str) -> list[Sentence]:
             entities[index] = tuple(Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
                                     for e in doc.ents if span.start <= at + e.start_char
                                     and at + e.end_char <= span.end)
-            found[index], speech[index] = _sentence_speakers(tokens, ents, names, inside, state)
+            found[index], speech[index], cued[index] = _sentence_speakers(tokens, ents, names, inside, state)
             if found[index]:
                 state["speaker"] = found[index][0]
                 if found[index][0][1] == "PERSON":
@@ -301,7 +306,7 @@ def analyse(text: str) -> list[Sentence]:
     speakers = [list(dict.fromkeys(n for n, _ in f)) for f in found]
     for members in _quotations(text, spans):
         cue = next((speakers[j] for j in members if speakers[j]), None)
-        if cue is None and person_before[members[0]]:
+        if cue is None and not any(cued[j] for j in members) and person_before[members[0]]:
             cue = [person_before[members[0]]]
         for j in members:
             if cue and not speakers[j]:
