@@ -28,6 +28,10 @@ from .articles import Sentence
 from .chunking import sentence_spans
 from .language import REPORTING_VERBS, Entity, pipeline
 
+# Bump when what is found changes: ingest then re-analyses every stored article (no re-embedding).
+# (12 was the last version of the hand-written rules, speech.py.)
+VERSION = 13
+
 # Entity labels that can name a speaker.
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 _SUBJECTS = frozenset({"nsubj"})
