@@ -137,19 +137,28 @@ class _Names:
             return full, "PERSON"
         if label == "PERSON" or name in self.people:
             return name, "PERSON"
-        # a proper name the recogniser missed ("Queen Elizabeth II") may be a person
-        return (name, label) if label else (name, "PERSON")
+        # a proper name the recogniser missed ("Queen Elizabeth II"): a person if it speaks
+        return (name, label) if label else (name, "PROPN")
 
 
 def _named(token, ents, names: _Names):
     """The name a subject phrase gives its speaker: the name at its head, through an
     apposition ("the secretary, Tony Sheldon") or a spokesman's "for X"; None for a bare role."""
     ent = ents.get(token.i)
-    if ent is not None and (found := names.of(token, ents)) is not None:
-        return found
+    head = names.of(token, ents) if ent is not None else None
     for child in token.children:  # "The Attorney-General, Daryl Williams, says"
-        if child.dep_ == "appos" and (found := names.of(child, ents)) is not None:
-            return found
+        if child.dep_ == "appos" and (found := names.of(child, ents)) is not None and (
+                head is None or (found[1] == "PERSON" and len(found[0].split()) > len(head[0].split()))):
+            return found  # "The Treasurer, Peter Costello": the fuller name, not the title
+    if head is not None:
+        return head
+    if token.pos_ == "PROPN" and ent is None:
+        # "Director of Boston's Logan International Airport Tom Kinton says": a capitalised
+        # title heads the subject; the person it names speaks
+        people = [found for inner in token.subtree if inner.i > token.i
+                  and (found := names.of(inner, ents)) is not None and found[1] == "PERSON"]
+        if people:
+            return people[-1]
     if (found := names.of(token, ents)) is not None:
         return found
     for child in token.children:  # "a spokesman for Philip Ruddock", "a statement from the hospital"
@@ -299,7 +308,7 @@ def analyse(text: str) -> list[Sentence]:
             found[index], speech[index], cued[index] = _sentence_speakers(tokens, ents, names, inside, state)
             if found[index]:
                 state["speaker"] = found[index][0]
-                if found[index][0][1] == "PERSON":
+                if found[index][0][1] in ("PERSON", "PROPN"):
                     state["person"] = found[index][0][0]
             elif (person := _subject_person(tokens, ents, names)) is not None:
                 state["person"] = person
