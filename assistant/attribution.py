@@ -161,17 +161,18 @@ def _named(token, ents, names: _Names):
             return people[-1]
     if (found := names.of(token, ents)) is not None:
         return found
+    # "the head of the US Central Command, General Tommy Franks, says", "A spokesman for governor
+    # Gul Agha, Akbar Jan, says": the parse may hang the apposition on the organisation or the
+    # person spoken for; the person named in apposition inside the subject speaks
+    for inner in token.subtree:
+        if inner.dep_ == "appos" and (found := names.of(inner, ents)) is not None \
+                and found[1] == "PERSON":
+            return found
     for child in token.children:  # "a spokesman for Philip Ruddock", "a statement from the hospital"
         if child.dep_ == "prep" and child.lower_ in ("for", "from"):
             for obj in child.children:
                 if obj.dep_ == "pobj" and (found := names.of(obj, ents)) is not None:
                     return found
-    # "the head of the US Central Command, General Tommy Franks, says": the parse may hang the
-    # apposition on the organisation; the person named in apposition inside the subject speaks
-    for inner in token.subtree:
-        if inner.dep_ == "appos" and (found := names.of(inner, ents)) is not None \
-                and found[1] == "PERSON":
-            return found
     # "Foreign Affairs Minister Alexander Downer": the name's last word heads a compound
     for child in token.children:
         if child.dep_ == "compound" and (found := names.of(child, ents)) is not None \
@@ -200,6 +201,16 @@ def _reports_speech(verb, quoted: bool) -> bool:
     return not (verb.tag_ == "VBN" and verb.dep_ in ("amod", "compound"))
 
 
+def _reported_by(verb):
+    """The verbs whose clausal complement holds this one ("said he believed": believed is
+    reported by said)."""
+    token = verb
+    while token.head.i != token.i:
+        if token.dep_ in ("ccomp", "xcomp") or token.head.dep_ == "ccomp":
+            yield token.head
+        token = token.head
+
+
 def _subjects(verb):
     """The subject tokens of a verb: its own, the agent of a passive, or the subject of the
     verb it depends on ("has refused to say", "..., saying", "and said")."""
@@ -212,7 +223,7 @@ def _subjects(verb):
             # the first is the verb's
             subjects = subjects[:1]
             return [verb.head if s.tag_ in _WH and verb.dep_ == "relcl" else s for s in subjects]
-        if verb.dep_ in ("conj", "xcomp", "advcl") and verb.head is not verb:
+        if verb.dep_ in ("conj", "xcomp", "advcl") and verb.head.i != verb.i:
             verb = verb.head
         else:
             return []
@@ -241,13 +252,17 @@ def _sentence_speakers(tokens, ents, names: _Names, inside, state):
             continue
         if not _reports_speech(token, speech):
             continue
+        if any(a.lemma_.lower() in REPORTING_VERBS and a.pos_ in ("VERB", "AUX")
+               and _reports_speech(a, speech) for a in _reported_by(token)):
+            continue  # "Zaman said he believed ...": what is said, not another attribution
         speech = cued = True
         for subject in _subjects(token):
             if subject.lower_ in ("he", "she"):
                 if state["person"]:
                     found.append((state["person"], "PERSON"))
             elif subject.lower_ == "they":
-                if state["speaker"] and not unnamed:
+                # "they" is a group: the last speaker if that is one, never one person
+                if state["speaker"] and not unnamed and state["speaker"][1] not in ("PERSON", "PROPN"):
                     found.append(state["speaker"])
             elif (name := _named(subject, ents, names)) is not None:
                 found.append(name)
