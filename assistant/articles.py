@@ -83,7 +83,7 @@ FIELD_ALIASES = {
 
 
 class Sentence(BaseModel):
-    """A sentence of an article's stored text, and who speaks in it (see ``speech.analyse``)."""
+    """A sentence of an article's stored text, and who speaks in it (see ``attribution.analyse``)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -43,7 +43,7 @@ class Citation(BaseModel):
     author: str | None = None
     url: str | None = None
     copies: list[Copy] = []  # the same story elsewhere (other outlets, reprints)
-    speakers: list[str] = []  # who speaks in the quoted words, as ingest found (see speech.py)
+    speakers: list[str] = []  # who speaks in the quoted words, as ingest found (see attribution.py)
 
 
 class RetrievedPassage(BaseModel):

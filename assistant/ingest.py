@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dedupe, language, speech
+from . import attribution, dedupe, language
 from .articles import Article, Sentence, article_id, iter_files, load_file
 from .chunking import split_passages
 from .embedding import DIMENSIONS, MiniLM
@@ -51,7 +51,7 @@ class IngestReport:
 def signature(embedder: MiniLM, passage_tokens: int) -> dict:
     """What the stored passages depend on: a change means re-indexing everything."""
     return {"embedding": embedder.name, "passage_tokens": passage_tokens, "chunker": 2,
-            "speech": speech.VERSION, "language": language.VERSION, "manifest": 2}
+            "speech": attribution.VERSION, "language": language.VERSION, "manifest": 2}
 
 
 def ingest(
@@ -173,7 +173,7 @@ class _Commits:
 
 
 def _analysis_versions() -> dict:
-    return {"speech": speech.VERSION, "language": language.VERSION}
+    return {"speech": attribution.VERSION, "language": language.VERSION}
 
 
 def _store_analysis(article: Article, store: Store) -> Article:
@@ -184,10 +184,9 @@ def _store_analysis(article: Article, store: Store) -> Article:
 
 
 def analyse_sentences(text: str) -> tuple[Sentence, ...]:
-    """Each sentence of an article with who speaks in it and the entities the model found."""
-    sentences = speech.analyse(text)
-    entities = language.sentence_entities(text, [(s.start, s.end) for s in sentences])
-    return tuple(s.model_copy(update={"entities": e}) for s, e in zip(sentences, entities, strict=True))
+    """Each sentence of an article with who speaks in it and the entities the model found (one
+    pipeline run gives both)."""
+    return tuple(attribution.analyse(text))
 
 
 def _reanalyse(manifest: Manifest, store: Store) -> None:

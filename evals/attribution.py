@@ -1,11 +1,10 @@
 """Who said what, measured: the speakers ingest records for hand-labelled Lee sentences.
 
-    python evals/attribution.py [evals/speakers/dev.jsonl | evals/speakers/holdout.jsonl]
-        [--system rules|parse] [--json]
+    python evals/attribution.py [evals/speakers/dev.jsonl | evals/speakers/holdout.jsonl] [--json]
 
-``--system rules`` (the default: what ingest uses) measures the hand-written rules
-(``assistant/speech.py``), ``--system parse`` the attribution read off spaCy's parse
-(``assistant/attribution.py``, not switched on: below the rules on the held-out set).
+It measures what ingest uses: the attribution read off spaCy's parse (``assistant/attribution.py``).
+It replaced hand-written rules (``speech.py``, deleted), which measured dev 0.978 and holdout
+0.893 accuracy; the parse measured dev 1.000 and holdout 0.946 when it was switched on.
 
 Each line of the dataset names a Lee story, one of its sentences and who speaks in it, by the
 article's own words: the person or the named organisation ("the Pentagon said"), or nobody
@@ -14,8 +13,9 @@ for someone named speaks for them ("a spokesman for Philip Ruddock says": Ruddoc
 has it. The sentences were drawn at random (seeded) from every Lee sentence with a speech
 word or a quotation mark and labelled from the text alone, before comparing with what ingest
 records.
-``speakers/dev.jsonl`` (92 sentences) was then used to improve the rules; ``speakers/holdout.jsonl``
-(56 sentences, a second draw) was not: it measures how well they carry over.
+``speakers/dev.jsonl`` (92 sentences) was then used to improve the rules and the parse-based
+attribution; ``speakers/holdout.jsonl`` (56 sentences, a second draw) was not: it measures how
+well they carry over.
 
 A sentence is right when the recorded speakers are the labelled ones: the same people (a name
 fits a fuller one, "Mr Giuliani" is Rudolph Giuliani) and no one else. Precision counts
@@ -46,17 +46,15 @@ def _fits(recorded: str, labelled: str) -> bool:
 
 
 def _system(name: str):
-    """The ``analyse`` of one attribution system."""
-    if name == "rules":
-        from assistant.speech import analyse
-    elif name == "parse":
-        from assistant.attribution import analyse
-    else:
-        raise SystemExit(f"--system is rules or parse, not {name!r}")
+    """The ``analyse`` of one attribution system: only the parse is left."""
+    if name != "parse":
+        raise SystemExit(f"--system is parse (the hand-written rules are gone), not {name!r}")
+    from assistant.attribution import analyse
+
     return analyse
 
 
-def measure(dataset: Path = DATASET, system: str = "rules") -> dict:
+def measure(dataset: Path = DATASET, system: str = "parse") -> dict:
     analyse = _system(system)
     folder = corpus_files("lee", CACHE)
     analysed: dict[str, tuple] = {}  # article file → (its text, its sentences with speakers)
@@ -92,11 +90,11 @@ def measure(dataset: Path = DATASET, system: str = "rules") -> dict:
 
 
 def main(argv: list[str]) -> int:
-    system = "rules"  # what ingest uses
+    system = "parse"  # what ingest uses
     if "--system" in argv:
         at = argv.index("--system")
         if at + 1 >= len(argv):
-            raise SystemExit("--system needs a value: rules or parse")
+            raise SystemExit("--system needs a value: parse")
         system = argv[at + 1]
         argv = argv[:at] + argv[at + 2:]
     paths = [a for a in argv if not a.startswith("--")]

@@ -9,9 +9,9 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.answering import choose
+from assistant.attribution import analyse
 from assistant.chat import Turn, condense_fallback
 from assistant.generate import build_sources
-from assistant.speech import analyse
 from assistant.text import analyse as analyse_question
 from assistant.text import same_person
 
