@@ -280,17 +280,14 @@ class _Batch:
         failed: dict[str, str] = {}
         ready = []
         for article in articles:
-            try:
-                ready.append((article, speech.analyse(article.text)))
+            try:  # who speaks and the entities of each sentence: one parse per paragraph
+                ready.append((article, analyse_sentences(article.text)))
             except (ValueError, UnicodeError, RecursionError) as exc:
                 failed[article.id] = str(exc)
-        entities = language.sentence_entities_many(
-            [(a.text, [(s.start, s.end) for s in sentences]) for a, sentences in ready])
         done = []
-        for (article, sentences), found in zip(ready, entities, strict=True):
+        for article, sentences in ready:
             try:
-                article = article.model_copy(update={"sentences": tuple(
-                    s.model_copy(update={"entities": e}) for s, e in zip(sentences, found, strict=True))})
+                article = article.model_copy(update={"sentences": sentences})
                 passages = split_passages(article, self.embedder.count_tokens, self.passage_tokens)
             except (ValueError, UnicodeError, RecursionError) as exc:
                 failed[article.id] = str(exc)
