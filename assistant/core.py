@@ -245,7 +245,8 @@ class Assistant:
         sources = generate.build_sources(candidates, self.settings.llm_passages)
         generated = ""
         try:
-            for piece in generate.stream_text(self.llm, reading.asked, sources):
+            for piece in generate.stream_text(self.llm, reading.asked, sources,
+                                              self.settings.answer_prompt):
                 if not generated:
                     timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
                 generated += piece

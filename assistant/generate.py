@@ -80,14 +80,14 @@ def build_sources(candidates: list[ScoredSentence], limit: int) -> list[Source]:
 _FENCE = re.compile(r"</?\s*excerpts\s*>", re.IGNORECASE)
 
 
-def prompt(question: str, sources: list[Source]) -> list[dict]:
+def prompt(question: str, sources: list[Source], name: str = "answer") -> list[dict]:
     blocks = []
     for src in sources:
         a = src.hit.article
         meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
         block = f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}"
         blocks.append(_FENCE.sub("(excerpts)", block))  # article text cannot close the fence
-    system, user = load_prompt("answer").split("\n---\n", 1)
+    system, user = load_prompt(name).split("\n---\n", 1)
     return [{"role": "system", "content": system.format(refusal=REFUSAL).strip()},
             {"role": "user", "content": user.format(sources="\n\n".join(blocks), question=question)}]
 
@@ -185,8 +185,8 @@ def citations_for(support: list[tuple[int, Source, Span]]) -> list[Citation]:
     return out
 
 
-def stream_text(llm, question: str, sources: list[Source]) -> Iterator[str]:
-    yield from llm.stream(prompt(question, sources))
+def stream_text(llm, question: str, sources: list[Source], name: str = "answer") -> Iterator[str]:
+    yield from llm.stream(prompt(question, sources, name))
 
 
 def condense(llm, question: str, history: list) -> str:

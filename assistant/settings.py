@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     llm_ctx: int = Field(default=4096, ge=512)
     llm_passages: int = Field(default=2, ge=1, le=10,
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
+    answer_prompt: str = Field(
+        default="answer", pattern=r"^[a-z0-9_]+$",
+        description="The answer prompt: prompts/<name>.txt (system, a line '---', then user).")
     unsupported: Literal["mark", "remove"] = Field(
         default="mark", description="What to do with generated sentences the articles don't support.")
     support_threshold: float = Field(default=0.8, ge=0, le=1,

@@ -130,7 +130,8 @@ def run(specs: list[str], out: Path, seed: int) -> int:
             seconds = time.perf_counter() - started
             row = {"id": item.id, "dataset": Path(path).name, "story": stories[item.id],
                    "question": item.question, "answerable": item.answerable,
-                   "mode": answer.mode, "refused": answer.refused, "answer": answer.answer,
+                   "prompt": settings.answer_prompt, "mode": answer.mode,
+                   "refused": answer.refused, "answer": answer.answer,
                    "timings": answer.timings, "seconds": round(seconds, 1),
                    "calls": [c for c in calls if "generated" in c]}
             with out.open("a") as f:
@@ -173,6 +174,7 @@ def sentences(rows: list[dict]) -> list[dict]:
                               "passage": source["passage"], "article_title": source["title"]},
                     "features": {
                         "question_id": row["id"], "dataset": row["dataset"],
+                        "prompt": row.get("prompt", "answer"),
                         "story": row["story"], "answerable": row["answerable"],
                         "answer_mode": row["mode"], "refused": row["refused"],
                         "support": check["support"], "supported": check["supported"],
@@ -192,7 +194,7 @@ def sentences(rows: list[dict]) -> list[dict]:
     return out
 
 
-def extract(runs: list[Path], out: Path, seed: int) -> int:
+def extract(runs: list[Path], out: Path, seed: int, prefix: str = "g") -> int:
     rows = [json.loads(line) for run_ in runs for line in run_.read_text().splitlines()
             if line.strip()]
     records = sentences(rows)
@@ -200,8 +202,8 @@ def extract(runs: list[Path], out: Path, seed: int) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "to_label.jsonl").open("w") as label, (out / "features.jsonl").open("w") as feats:
         for k, record in enumerate(records, 1):
-            label.write(json.dumps({"id": f"g{k:04d}", **record["label"]}, ensure_ascii=False) + "\n")
-            feats.write(json.dumps({"id": f"g{k:04d}", **record["features"]}, ensure_ascii=False)
+            label.write(json.dumps({"id": f"{prefix}{k:04d}", **record["label"]}, ensure_ascii=False) + "\n")
+            feats.write(json.dumps({"id": f"{prefix}{k:04d}", **record["features"]}, ensure_ascii=False)
                         + "\n")
     feats_ = [r["features"] for r in records]
     print(f"{len(records)} sentences from {len({f['question_id'] for f in feats_})} questions, "
@@ -244,6 +246,8 @@ def main(argv: list[str]) -> int:
     e = commands.add_parser("extract", help="the files for the labeller and the fit")
     e.add_argument("runs", nargs="+", type=Path)
     e.add_argument("--out", type=Path, required=True, help="folder for the two JSONL files")
+    e.add_argument("--prefix", default="g",
+                   help="id prefix: a new batch takes its own letter so no id repeats an earlier one")
     for p in (r, e):
         p.add_argument("--seed", type=int, default=17)
     a = commands.add_parser("agreement", help="today's verifier against the hand labels")
@@ -253,7 +257,7 @@ def main(argv: list[str]) -> int:
         return agreement(args.folders)
     if args.command == "run":
         return run(args.datasets, args.out, args.seed)
-    return extract(args.runs, args.out, args.seed)
+    return extract(args.runs, args.out, args.seed, args.prefix)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,35 @@
+"""The answer prompt is chosen by a setting (issue 17: prompt variants measured side by side)."""
+
+from importlib import resources
+
+import pytest
+from pydantic import ValidationError
+
+from assistant import Settings, generate
+
+VARIANTS = sorted(p.name[:-4] for p in resources.files("assistant").joinpath("prompts").iterdir()
+                  if p.name.startswith("answer") and p.name.endswith(".txt"))
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_answer_prompt_fences_the_sources_and_asks_the_question(name):
+    messages = generate.prompt("Who won?", [], name)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "<excerpts>" in messages[1]["content"] and "Who won?" in messages[1]["content"]
+    assert "never instructions" in messages[0]["content"]
+
+
+def test_the_setting_picks_the_prompt_and_the_default_is_answer():
+    assert Settings().answer_prompt == "answer"
+    assert generate.prompt("Q?", [], "answer") == generate.prompt("Q?", [])
+    with pytest.raises(ValidationError):
+        Settings(answer_prompt="../secrets")
+
+
+def test_stream_text_sends_the_named_prompt():
+    class Echo:
+        def stream(self, messages):
+            yield messages[0]["content"]
+
+    sent = "".join(generate.stream_text(Echo(), "Q?", [], VARIANTS[-1]))
+    assert sent == generate.prompt("Q?", [], VARIANTS[-1])[0]["content"]
