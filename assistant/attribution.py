@@ -26,7 +26,7 @@ import re
 
 from .articles import Sentence
 from .chunking import sentence_spans
-from .language import REPORTING_VERBS, Entity, pipeline
+from .language import REPORTING_VERBS, Entity, parse_many, pipeline
 
 # Bump when what is found changes: ingest then re-analyses every stored article (no re-embedding).
 # (12 was the last version of the hand-written rules, speech.py.)
@@ -286,10 +286,10 @@ def _subject_person(tokens, ents, names: _Names) -> str | None:
 def analyse(text: str) -> list[Sentence]:
     """Every sentence of ``text`` with its speakers (full names where the article gives them)
     and its entities."""
-    nlp = pipeline()
+    longest = pipeline().max_length
     paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
-                  if len(m.group()) < nlp.max_length]
-    docs = list(nlp.pipe((p for _, p in paragraphs), batch_size=64))
+                  if len(m.group()) < longest]
+    docs = parse_many(p for _, p in paragraphs)
     names = _Names(docs)
 
     def inside(token) -> bool:

@@ -120,29 +120,26 @@ def verify(text: str, sources: list[Source], threshold: float, judge: SupportJud
     support: list[tuple[int, Source, Span]] = []
     by_n = {s.n: s for s in sources}
     pairs = [(src, s) for src in sources for s in src.sentences]
+    claims = []  # (the sentence without markers, the [n] it claimed), each stating something
     for span in sentence_spans(text):
         raw = text[span.start:span.end]
-        claimed = [int(n) for n in _MARKER.findall(raw)]
         sentence = _MARKER.sub("", raw).strip()
-        words = terms(sentence)
-        if not words:
-            continue  # "Sure." and the like state nothing
-        best: tuple[float, float, Source, Span] | None = None
-        if judge is not None and embed is not None and pairs:
-            windows = [f"{src.hit.article.title}\n{src.text}" for src, _ in pairs]
-            texts = [src.hit.article.text[s.start:s.end] for src, s in pairs]
-            p = judge.probabilities(sentence, list(zip(texts, windows, strict=True)), embed)
+        if terms(sentence):  # "Sure." and the like state nothing
+            claims.append((sentence, [int(n) for n in _MARKER.findall(raw)]))
+    judged = judge is not None and embed is not None and pairs
+    if judged:  # one model run for every claim and every source sentence
+        vectors = embed([c for c, _ in claims] + [src.hit.article.text[s.start:s.end] for src, s in pairs])
+        claim_vectors, source_vectors = vectors[:len(claims)], vectors[len(claims):]
+        threshold = judge.threshold
+    for k, (sentence, claimed) in enumerate(claims):
+        if judged:
+            p = judge.probabilities(sentence, claim_vectors[k], [
+                (src.hit.article.text[s.start:s.end], f"{src.hit.article.title}\n{src.text}")
+                for src, s in pairs], source_vectors)
             i = int(np.argmax(p))
-            best = (float(p[i]), 0.0, *pairs[i])
-            threshold = judge.threshold
-        for src, s in pairs if best is None else ():
-            article = src.hit.article
-            window = terms(f"{article.title}\n{src.text}")  # the model saw the headline too
-            own = len(words & terms(article.text[s.start:s.end]))
-            covered = len(words & window) / len(words)
-            key = (covered, own)
-            if best is None or key > (best[0], best[1]):
-                best = (covered, own, src, s)
+            best = (float(p[i]), *pairs[i])
+        else:
+            best = _best_by_words(terms(sentence), pairs)
         problem = None
         if best is None or best[0] < threshold:
             problem = "no source supports it"
@@ -151,8 +148,8 @@ def verify(text: str, sources: list[Source], threshold: float, judge: SupportJud
                 problem = f"misquote: “{quoted}” is in no source"
         bad = [n for n in claimed if n not in by_n]
         if problem is None and best is not None:
-            n = best[2].n
-            support.append((len(checks), best[2], best[3]))
+            n = best[1].n
+            support.append((len(checks), best[1], best[2]))
             checks.append(SentenceCheck(text=sentence, citations=[n], supported=True,
                                         problem=f"cited [{bad[0]}], which was never shown"
                                         if bad else None, support=round(best[0], 3)))
@@ -161,6 +158,20 @@ def verify(text: str, sources: list[Source], threshold: float, judge: SupportJud
                                         supported=False, problem=problem,
                                         support=round(best[0], 3) if best else 0.0))
     return checks, support
+
+
+def _best_by_words(words: set[str], pairs: list[tuple[Source, Span]]
+                   ) -> tuple[float, Source, Span] | None:
+    """The source sentence holding most of the claim's content words, with the share of them
+    in its source and headline (the model saw the headline too)."""
+    best = None
+    for src, s in pairs:
+        article = src.hit.article
+        covered = len(words & terms(f"{article.title}\n{src.text}")) / len(words)
+        key = (covered, len(words & terms(article.text[s.start:s.end])))
+        if best is None or key > best[0]:
+            best = (key, src, s)
+    return (best[0][0], best[1], best[2]) if best else None
 
 
 def render(checks: list[SentenceCheck], remove_unsupported: bool) -> str:

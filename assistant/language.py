@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -93,6 +93,14 @@ def parse(text: str):
         return nlp(text)
 
 
+def parse_many(texts: Iterable[str]) -> list:
+    """The full analysis of several texts in one run of the pipeline (an article's paragraphs),
+    taking turns with every other run like ``parse``."""
+    nlp = pipeline()
+    with _RUNNING:
+        return list(nlp.pipe(texts, batch_size=64))
+
+
 # Article text needs only the entity recogniser, which has its own embedding layer: the rest of
 # the pipeline (tagger, parser, lemmatizer) is left out, which makes ingest about twice as fast.
 _ENTITIES_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -102,24 +110,15 @@ def sentence_entities(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple
     """The entities of each sentence span (start, end) of ``text``, in article offsets.
 
     The model reads the text a paragraph at a time (entities never cross a paragraph break)."""
-    return sentence_entities_many([(text, spans)])[0]
-
-
-def sentence_entities_many(texts: Sequence[tuple[str, Sequence[tuple[int, int]]]]
-                           ) -> list[list[tuple[Entity, ...]]]:
-    """``sentence_entities`` for several (text, spans) in one run of the model: ingest reads
-    articles in batches, so the model's batches are full however short each article is."""
     nlp = pipeline()
-    paragraphs = [(n, m.start(), m.group()) for n, (text, _) in enumerate(texts)
-                  for m in re.finditer(r"[^\n]+", text) if len(m.group()) < nlp.max_length]
-    found: list[list[Entity]] = [[] for _ in texts]
+    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
+                  if len(m.group()) < nlp.max_length]
     with _RUNNING:
-        for (n, at, _), doc in zip(paragraphs, nlp.pipe((p for _, _, p in paragraphs), batch_size=64,
-                                                        disable=_ENTITIES_ONLY), strict=True):
-            found[n] += [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
-                         for e in doc.ents]
-    return [[tuple(e for e in entities if start <= e.start and e.end <= end) for start, end in spans]
-            for entities, (_, spans) in zip(found, texts, strict=True)]
+        found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
+                 for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
+                                                              disable=_ENTITIES_ONLY), strict=True)
+                 for e in doc.ents]
+    return [tuple(e for e in found if start <= e.start and e.end <= end) for start, end in spans]
 
 
 @dataclass(frozen=True)

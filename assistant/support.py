@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -83,13 +82,13 @@ class SupportJudge:
     model: LinearModel
     threshold: float
 
-    def probabilities(self, claim: str, pairs: list[tuple[str, str]],
-                      embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-        """For each (source sentence, window) pair: the probability it supports ``claim``."""
+    def probabilities(self, claim: str, claim_vector: np.ndarray, pairs: list[tuple[str, str]],
+                      vectors: np.ndarray) -> np.ndarray:
+        """For each (source sentence, window) pair, whose embedding is the row of ``vectors``:
+        the probability it supports ``claim``."""
         if not pairs:
             return np.zeros(0)
-        vectors = embed([claim, *(sentence for sentence, _ in pairs)])
-        cosines = vectors[1:] @ vectors[0]
+        cosines = vectors @ claim_vector
         matrix = np.array([row(claim, sentence, window, float(c))
                            for (sentence, window), c in zip(pairs, cosines, strict=True)])
         return self.model.predict(matrix)

@@ -246,16 +246,12 @@ def choices(params, chooser: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def cross_validate_chooser(questions: list[Question], c: float, lam: float) -> list[tuple]:
-    assignment = folds(questions)
-    out: list[tuple | None] = [None] * len(questions)
-    for k in range(FOLDS):
-        train = [q for q, f in zip(questions, assignment, strict=True) if f != k]
+    def trained(train: list[Question]):
         params = fit(train, c)
         chooser = fit_chooser(train, lam, params[0], params[1])
-        for i, (q, f) in enumerate(zip(questions, assignment, strict=True)):
-            if f == k:
-                out[i] = choices(params, chooser, q.x)
-    return out
+        return lambda x: choices(params, chooser, x)
+
+    return out_of_fold(questions, trained)
 
 
 def outcomes(questions: list[Question], probabilities: list) -> list[tuple]:
@@ -347,16 +343,25 @@ def hash_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cross_validate(questions: list[Question], c: float) -> list[np.ndarray]:
+def out_of_fold(questions: list[Question], trained) -> list:
+    """Each question's prediction by the model ``trained(questions of the other folds)``
+    returns (a function of the question's feature rows)."""
     assignment = folds(questions)
-    probabilities: list[np.ndarray | None] = [None] * len(questions)
+    out: list = [None] * len(questions)
     for k in range(FOLDS):
-        train = [q for q, f in zip(questions, assignment, strict=True) if f != k]
-        params = fit(train, c)
+        model = trained([q for q, f in zip(questions, assignment, strict=True) if f != k])
         for i, (q, f) in enumerate(zip(questions, assignment, strict=True)):
             if f == k:
-                probabilities[i] = predict(params, q.x)
-    return probabilities
+                out[i] = model(q.x)
+    return out
+
+
+def cross_validate(questions: list[Question], c: float) -> list[np.ndarray]:
+    def trained(train: list[Question]):
+        params = fit(train, c)
+        return lambda x: predict(params, x)
+
+    return out_of_fold(questions, trained)
 
 
 def _print_misses(questions: list[Question], rows: list[tuple], threshold: float, n: int) -> None:
