@@ -328,6 +328,11 @@ def focus_mentioned(c: Candidate) -> float:
 # The hand-written answer-type rules (text.py), kept as features because they measurably carry
 # what the entity features above do not: without these two the cross-validated utility falls
 # from 0.553 to 0.513 and the dev utility from 0.491 to 0.455 (issue 16, evals/fit.py ablation).
+# Measured again with the parse speakers (1,151 training questions): CV utility 0.570 -> 0.533,
+# dev 0.505 -> 0.482 without them. Two replacements read off spaCy were tried in their place
+# and did not recover it: the same typed checks from the stored entities (CV 0.535), and with
+# the parse's proper-noun runs and number tokens added (CV 0.540). The small model's entities
+# miss what the rules catch ("Mr Lording" untagged, "2:15am" tagged a number).
 def rule_type(c: Candidate) -> float:
     """The rules' reading: the sentence holds the kind of thing asked for."""
     q = c.question

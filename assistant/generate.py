@@ -9,7 +9,7 @@ supports is marked (or removed, as settings say). The same checks apply whatever
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -108,14 +108,17 @@ def _norm(text: str) -> str:
 
 
 def verify(text: str, sources: list[Source], threshold: float, judge: SupportJudge | None = None,
-           embed: Callable[[list[str]], np.ndarray] | None = None
+           embed: Callable[[list[str]], np.ndarray] | None = None,
+           rated: Mapping[tuple[str, int], float] | None = None,
            ) -> tuple[list[SentenceCheck], list[tuple[int, Source, Span]]]:
     """Check every generated sentence against the sources; return the checks and, for each
     supported sentence, the source sentence (span) that supports it.
 
     With a fitted ``judge`` (and the embedding model's ``embed``) a sentence is supported when
     the judge's probability for its best source sentence reaches the judge's threshold; without
-    one, when ``threshold`` of its content words are in the source and its headline."""
+    one, when ``threshold`` of its content words are in the source and its headline. With the
+    scorer's probabilities (``rated``: (article id, sentence start) -> probability) that source
+    sentence must also be one the scorer rates as answering (at least ``judge.answering``)."""
     checks: list[SentenceCheck] = []
     support: list[tuple[int, Source, Span]] = []
     by_n = {s.n: s for s in sources}
@@ -143,6 +146,9 @@ def verify(text: str, sources: list[Source], threshold: float, judge: SupportJud
         problem = None
         if best is None or best[0] < threshold:
             problem = "no source supports it"
+        elif judged and rated is not None and \
+                rated.get((best[1].hit.article.id, best[2].start), 0.0) < judge.answering:
+            problem = "its source does not answer the question"
         for quoted in _QUOTED.findall(sentence):
             if not any(_norm(quoted) in _norm(src.text) for src in sources):
                 problem = f"misquote: “{quoted}” is in no source"

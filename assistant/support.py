@@ -81,6 +81,10 @@ class SupportJudge:
 
     model: LinearModel
     threshold: float
+    # the scorer's probability (``Scorer.score``) the supporting source sentence needs: a claim
+    # that only restates a sentence the scorer does not rate as answering the question is set
+    # apart like an unsupported one (fitted on the labels' "answers"; 0 accepts every source)
+    answering: float = 0.0
 
     def probabilities(self, claim: str, claim_vector: np.ndarray, pairs: list[tuple[str, str]],
                       vectors: np.ndarray) -> np.ndarray:
@@ -96,7 +100,7 @@ class SupportJudge:
     @classmethod
     def from_dict(cls, data: dict) -> SupportJudge:
         return cls(LinearModel.from_dict(data, list(COLUMNS), "support.json"),
-                   float(data["threshold"]))
+                   float(data["threshold"]), float(data.get("answering_threshold", 0.0)))
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
     python evals/fit_support.py                  # evals/support/batch*/, writes assistant/data/support.json
     python evals/fit_support.py --dry-run        # the figures only
+    python evals/fit_support.py evals/support/batch1 evals/support/batch2 --held-out evals/support/batch3
 
 Each labelled sentence (``labelled.jsonl``: ``supported`` by a labeller who saw no code and no
 scores) is paired with the source sentence the verifier aligned it to and the source text the
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from fit import FOLDS, corpus_for, fit, hash_of, predict  # noqa: E402
 
 from assistant.evaluation import load_dataset  # noqa: E402
+from assistant.scorer import default_ranker  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.support import COLUMNS, row  # noqa: E402
 
@@ -44,7 +46,7 @@ def load(folders: list[Path]) -> list[dict]:
         for label in map(json.loads, (folder / "labelled.jsonl").open()):
             key = label["id"]
             out.append({"batch": folder.name, **feats[key], "claim": texts[key]["sentence"],
-                        "label": bool(label["supported"])})
+                        "label": bool(label["supported"]), "answers": bool(label["answers"])})
     return out
 
 
@@ -61,6 +63,28 @@ def describe(records: list[dict], settings: Settings) -> np.ndarray:
         vectors = assistant.embedder.embed([r["claim"], sentence])
         rows.append(row(r["claim"], sentence, window, float(vectors[1] @ vectors[0])))
     return np.array(rows)
+
+
+def ratings(records: list[dict], settings: Settings) -> np.ndarray:
+    """The shipped scorer's probability, today, that each record's cited source sentence answers
+    its question (what ``generate.verify`` reads at run time; 0 if it is no longer retrieved)."""
+    out = []
+    for r in records:
+        corpus = corpus_for(load_dataset(EVALS / r["dataset"])[0].corpus, settings)
+        corpus.assistant.retriever.ranker = default_ranker()
+        item = next(i for i in load_dataset(EVALS / r["dataset"]) if i.id == r["question_id"])
+        start = r["cited_spans"][0][0] if r["cited_spans"] else -1
+        out.append(next((s.score for s in corpus.assistant.sentences(item.question)
+                         if s.hit.article.id == r["article_id"] and s.span.start == start), 0.0))
+    return np.array(out)
+
+
+def answering_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The least-cost threshold on the scorer's probability for the label "answers" (0 = accept
+    every source; ties: the lowest, so nothing is set apart without evidence)."""
+    grid = np.round(np.arange(0.0, 0.96, 0.01), 2)
+    costs = [ACCEPT_COST * np.sum((p >= t) & ~y) + np.sum((p < t) & y) for t in grid]
+    return float(grid[int(np.argmin(costs))])
 
 
 # Passing an unsupported sentence as verified misleads the reader; rejecting a supported one only
@@ -88,6 +112,8 @@ def main() -> None:
                         default=sorted((EVALS / "support").glob("batch*")))
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation")
+    parser.add_argument("--held-out", nargs="*", type=Path, default=[],
+                        help="labelled folders NOT fitted on: the fitted judge's figures on them")
     args = parser.parse_args()
     records = load(args.folders)
     x = describe(records, Settings(llm="none"))
@@ -108,19 +134,53 @@ def main() -> None:
     for name, guess in (("fitted judge, cross-validated", predicted), ("lexical rule", lexical)):
         print(f"  {name:30s} agreement {np.mean(guess == labels):.3f}: accepts "
               f"{int(np.sum(guess & ~labels))} unsupported, rejects {int(np.sum(~guess & labels))} supported")
+    # (b) the source sentence must be one the scorer rates as answering: a threshold on its
+    # probability, fitted on the labels' "answers", cross-validated by story the same way
+    rated = ratings(records, Settings(llm="none"))
+    answers = np.array([r["answers"] for r in records], dtype=bool)
+    passed = np.zeros(len(y), dtype=bool)
+    for k in range(FOLDS):
+        train = folds != k
+        passed[~train] = rated[~train] >= answering_threshold(rated[train], answers[train])
+    answering = answering_threshold(rated, answers)
+    print(f"  {'answering, cross-validated':30s} agreement {np.mean(passed == answers):.3f} "
+          f"(accepting every source: {np.mean(answers):.3f}): accepts {int(np.sum(passed & ~answers))} "
+          f"that do not answer, rejects {int(np.sum(~passed & answers))} that do; threshold {answering}")
     params = fit([_Set(x, y)], args.c)
     threshold = best_threshold(predict(params, x), labels)
     print(f"Weights (per standard deviation), threshold {threshold}:")
     for name, w in sorted(zip(COLUMNS, params[2], strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:14s} {w:+.3f}")
+    held_out = {}
+    if args.held_out:
+        unseen = load(args.held_out)
+        truth = np.array([r["label"] for r in unseen], dtype=bool)
+        judged = predict(params, describe(unseen, Settings(llm="none"))) >= threshold
+        lexical_unseen = np.array([bool(r["supported"]) for r in unseen])
+        answers_unseen = np.array([r["answers"] for r in unseen], dtype=bool)
+        passed_unseen = ratings(unseen, Settings(llm="none")) >= answering
+        print(f"Held out ({len(unseen)} sentences, {int(truth.sum())} supported, "
+              f"{int(answers_unseen.sum())} answering; {[f.name for f in args.held_out]}):")
+        for name, guess, want in (("fitted judge", judged, truth), ("lexical rule", lexical_unseen, truth),
+                                  ("answering", passed_unseen, answers_unseen)):
+            print(f"  {name:14s} agreement {np.mean(guess == want):.3f}: accepts "
+                  f"{int(np.sum(guess & ~want))} it should not, rejects {int(np.sum(~guess & want))} "
+                  "it should not")
+        held_out = {"folders": [f.name for f in args.held_out], "sentences": len(unseen),
+                    "agreement": round(float(np.mean(judged == truth)), 3),
+                    "lexical_agreement": round(float(np.mean(lexical_unseen == truth)), 3),
+                    "answering_agreement": round(float(np.mean(passed_unseen == answers_unseen)), 3)}
     if args.dry_run:
         return
     data = {"features": list(COLUMNS), "mean": params[0].tolist(), "scale": params[1].tolist(),
             "coef": params[2].tolist(), "intercept": params[3], "threshold": threshold,
+            "answering_threshold": answering,
+            "answering_agreement": round(float(np.mean(passed == answers)), 3),
             "C": args.c, "trained_on": {"folders": [f.name for f in args.folders],
                                         "sentences": len(records)},
             "cross_validated_agreement": round(float(np.mean(predicted == labels)), 3),
-            "lexical_agreement": round(float(np.mean(lexical == labels)), 3)}
+            "lexical_agreement": round(float(np.mean(lexical == labels)), 3),
+            **({"held_out": held_out} if held_out else {})}
     OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"Wrote {OUT.relative_to(ROOT)}")
 

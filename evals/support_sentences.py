@@ -79,8 +79,8 @@ def recording(calls: list[dict]):
              "score": round(c.score, 4)} for c in candidates]})
         return sources
 
-    def verified(text, sources, threshold, judge=None, embed=None):
-        checks, support = verify(text, sources, threshold, judge, embed)
+    def verified(text, sources, threshold, judge=None, embed=None, rated=None):
+        checks, support = verify(text, sources, threshold, judge, embed, rated)
         aligned_checks, aligned = verify(text, sources, 0.0)  # every sentence's best source
         if not calls or "generated" in calls[-1]:  # verified without build_sources before it
             calls.append({})

@@ -42,3 +42,24 @@ def test_a_changed_number_or_an_invented_claim_is_not_supported(lammy):
     for text in ("Lammy urged Wang Yi to stop 40 Chinese companies from supplying the Russian military.",
                  "Wang Yi promised to close every factory in Shenzhen."):
         assert not _check(assistant, sources, text).supported
+
+
+def test_a_true_sentence_whose_source_does_not_answer_the_question_is_set_apart(lammy):
+    """Condition (b): a claim stands only on a source sentence the scorer rates as answering.
+    Restating Lammy's old remark about the Uighurs is true to its source, not what he urged."""
+    assistant, _ = lammy
+    pool = assistant.sentences("What did Lammy urge Wang Yi to do?")
+    sources = generate.build_sources(choose(pool, 6, complements=False), 3)
+    rated = {(c.hit.article.id, c.span.start): c.score for c in pool}
+    text = ("Lammy said last March that Labour would seek legal avenues to declare China's crackdown "
+            "on Uighur Muslims as genocide.")
+    checks, _ = generate.verify(text, sources, assistant.settings.support_threshold, assistant.judge,
+                                assistant.embedder.embed)
+    assert checks[0].supported  # the judge alone accepts it: every word is in the source
+    checks, _ = generate.verify(text, sources, assistant.settings.support_threshold, assistant.judge,
+                                assistant.embedder.embed, rated)
+    assert not checks[0].supported and checks[0].problem == "its source does not answer the question"
+    answer = "Lammy urged Wang Yi to stop Chinese companies from supplying the Russian military. [1]"
+    checks, _ = generate.verify(answer, sources, assistant.settings.support_threshold, assistant.judge,
+                                assistant.embedder.embed, rated)
+    assert checks[0].supported
