@@ -496,6 +496,10 @@ def aggregate(rows: list[dict]) -> dict:
     metrics["generated"] = _mean([r["mode"] == "generated" for r in answered])
     checked = [s for r in rows for s in r.get("sentences", [])]
     metrics["unsupported_sentences"] = _mean([not s["supported"] for s in checked])
+    # what a reader sees: the sentences of the answers that stayed generated (an answer that fell
+    # back to the quotes shows none of its generated sentences; unsupported ones are marked ⚠)
+    shown = [s for r in answered if r["mode"] == "generated" for s in r.get("sentences", [])]
+    metrics["unsupported_shown"] = _mean([not s["supported"] for s in shown])
     metrics["answered_when_answerable"] = _mean([not r["refused"] for r in answerable])
     unanswerable = [r for r in rows if not r["answerable"]]
     metrics["refused_when_unanswerable"] = _mean([r["refused"] for r in unanswerable])
@@ -626,7 +630,8 @@ def markdown(report: Report) -> str:
     keys = ["questions"] + [f"{lvl}_hit@{k}" for lvl in ("article", "passage") for k in K_VALUES]
     keys += ["article_mrr", "passage_mrr", "citation_precision", "quote_exactness",
              "quote_chars", "answer_match", "answer_f1", "refusal_accuracy", "answered_when_answerable",
-             "refused_when_unanswerable", "duplicates@5", "generated", "unsupported_sentences"]
+             "refused_when_unanswerable", "duplicates@5", "generated", "unsupported_sentences",
+             "unsupported_shown"]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(_fmt(overall[n].get(key)) for n in names) + " |")
     for n in names:
