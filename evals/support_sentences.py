@@ -2,6 +2,8 @@
 
     python evals/support_sentences.py run evals/seed_train.jsonl:25 evals/lee_train.jsonl:215 \
         --out tmp/support_run.jsonl          # answer a seeded sample with the local LLM
+    python evals/support_sentences.py run evals/lee_train.jsonl:60 --seed 41 \
+        --exclude evals/support/batch1 evals/support/batch2 --out tmp/run.jsonl  # new questions only
     python evals/support_sentences.py extract tmp/support_run.jsonl --out /work/data/support
     python evals/support_sentences.py agreement evals/support/batch1   # verifier vs hand labels
 
@@ -108,7 +110,29 @@ def recording(calls: list[dict]):
         generate.build_sources, generate.verify = build, verify
 
 
-def run(specs: list[str], out: Path, seed: int) -> int:
+def used_questions(folders: list[Path]) -> tuple[set[str], set[str]]:
+    """The question ids (``features.jsonl``) and question texts (``to_label.jsonl``) of earlier
+    batches: some datasets share a question's text under other ids (lee.jsonl, lee_train.jsonl)."""
+    ids: set[str] = set()
+    texts: set[str] = set()
+    for folder in folders:
+        features = folder / "features.jsonl"
+        if not features.exists():
+            raise EvalError(f"{features} not found: --exclude takes batch folders")
+        ids |= {json.loads(line)["question_id"] for line in features.open() if line.strip()}
+        to_label = folder / "to_label.jsonl"
+        if to_label.exists():
+            texts |= {_norm(json.loads(line)["question"]) for line in to_label.open()
+                      if line.strip()}
+    return ids, texts
+
+
+def _norm(question: str) -> str:
+    return " ".join(question.lower().split())
+
+
+def run(specs: list[str], out: Path, seed: int, exclude: list[Path] = ()) -> int:
+    used_ids, used_texts = used_questions(list(exclude))
     done = set()
     if out.exists():
         done = {json.loads(line)["id"] for line in out.read_text().splitlines() if line.strip()}
@@ -120,7 +144,12 @@ def run(specs: list[str], out: Path, seed: int) -> int:
             raise EvalError(f"{path} is a blind set: never sample it")
         items = load_dataset(Path(path))
         stories = story_of(items)
-        chosen = [i for i in sample(items, int(count or len(items)), seed) if i.id not in done]
+        fresh = [i for i in items
+                 if i.id not in used_ids and _norm(i.question) not in used_texts]
+        if exclude:
+            print(f"{Path(path).name}: {len(items) - len(fresh)} of {len(items)} questions "
+                  f"skipped (in {', '.join(map(str, exclude))})", flush=True)
+        chosen = [i for i in sample(fresh, int(count or len(fresh)), seed) if i.id not in done]
         assistant = open_corpus(items[0].corpus, settings, CACHE).assistant
         for k, item in enumerate(chosen, 1):
             calls: list[dict] = []
@@ -243,6 +272,9 @@ def main(argv: list[str]) -> int:
     r = commands.add_parser("run", help="answer a seeded sample with the local LLM")
     r.add_argument("datasets", nargs="+", help="training dataset[:number of questions]")
     r.add_argument("--out", type=Path, required=True, help="JSONL, appended to (resumes)")
+    r.add_argument("--exclude", nargs="+", type=Path, default=[], metavar="FOLDER",
+                   help="earlier batch folders: skip any question in their features.jsonl "
+                        "(by id) or to_label.jsonl (by text)")
     e = commands.add_parser("extract", help="the files for the labeller and the fit")
     e.add_argument("runs", nargs="+", type=Path)
     e.add_argument("--out", type=Path, required=True, help="folder for the two JSONL files")
@@ -256,7 +288,7 @@ def main(argv: list[str]) -> int:
     if args.command == "agreement":
         return agreement(args.folders)
     if args.command == "run":
-        return run(args.datasets, args.out, args.seed)
+        return run(args.datasets, args.out, args.seed, args.exclude)
     return extract(args.runs, args.out, args.seed, args.prefix)
 
 
