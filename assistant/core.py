@@ -299,8 +299,8 @@ class Assistant:
             asked, notice = self._condense(asked, history, use_llm)
         filters, scope = self._filters(asked, filters)
         # "in April 2024" is answered by the filter; its words are not in the article text
-        analysed = analyse(scope.without(asked))
-        language = analyse_question(analysed.text)
+        language = analyse_question(scope.without(asked))
+        analysed = analyse(language.text, language.reporting_words)
         # whose words are asked for, from the parse: "What did Kurt Campbell warn?"
         analysed = replace(analysed, speaker=frozenset(terms(language.speaker or "")),
                            asks_speech=analysed.asks_speech or language.reporting)

@@ -138,6 +138,7 @@ class QuestionLanguage:
     # reads "aboard the Ocean Star")
     slot: str | None = None
     speaker: str | None = None  # whose words it asks for: "What did Kurt Campbell warn?" -> Kurt Campbell
+    reporting_words: frozenset[str] = frozenset()  # its verbs of reported speech, as written ("warn")
     names: tuple[str, ...] = ()  # the proper names it uses (entities and proper nouns)
     # the words of its main clause, what is asked about ("Where was the *epicentre* of the
     # earthquake in the wheatbelt?"), apart from the words that only say which story it is
@@ -160,6 +161,7 @@ def analyse_question(text: str) -> QuestionLanguage:
         lemmas=frozenset(t.lemma_.lower() for t in content), reporting=bool(verbs or according),
         focus=focus, unit=_unit(wh, kind, focus), slot=_slot(wh),
         speaker=_speaker(doc, verbs, according), core=_core(doc, focus),
+        reporting_words=frozenset(t.lower_ for t in verbs),
         names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
                                   + [t.text for t in doc if t.pos_ == "PROPN"])))
 

@@ -19,26 +19,9 @@ from .terms import _DEMONYMS, _TOKEN, STOPWORDS, _country, stem, tokens
 
 QUESTION_WORDS = frozenset("what who whom whose when where why how which".split())
 
-# Verbs that report speech: "What did Campbell warn?" asks for any of Campbell's statements.
-SPEECH_STEMS = frozenset("""
-say said says tell told warn warned warning warns add added adds argue argued urge urged claim
-claimed insist insisted note noted state stated suggest suggested cite cited call called announc
-announce announced accus accuse accused describ describe described comment commented reply replied
-respond responded stress stressed label labelled labeled predict predicted promis promise promised
-threaten threatened deny denied admit admitted explain explained ask asked justify justified
-judge judged compare compared defend defended criticis criticise criticised criticiz criticize
-criticized
-""".split())
 # "What comparison did X use?": a question about someone's words without a speech verb
 _ASKS_WORDS = re.compile(r"\b(?:what|which) (?:saying|comparison|analogy|words?|phrase|expression)\b",
                          re.IGNORECASE)
-_SPEECH_CUE = re.compile(
-    r"\b(?:said|says|say|told|tells|warned|warns|added|adds|argued|urged|claimed|insisted|noted|"
-    r"stated|suggested|cited|called|announced|accused|described|commented|replied|responded|"
-    r"stressed|labelled|labeled|predicted|promised|threatened|denied|admitted|explained|"
-    r"according to)\b|[“\"]",
-    re.IGNORECASE,
-)
 # "several" counts nothing: "several hotel guests" does not say how many
 _COUNT_WORDS = (r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                 r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty")
@@ -82,7 +65,9 @@ class Question:
     about: frozenset[str] = frozenset()  # "say about the Taliban when ...": {"taliban"}
 
 
-def analyse(question: str) -> Question:
+def analyse(question: str, reporting: frozenset[str] = frozenset()) -> Question:
+    """The rules' reading of a question; ``reporting`` holds the words of it that the language
+    model reads as verbs of reported speech (``QuestionLanguage.reporting_words``)."""
     words = tokens(question)
     lowered = [w.lower() for w in words]
     names = set()
@@ -93,11 +78,11 @@ def analyse(question: str) -> Question:
         if (word[0].isupper() and lowered[i] not in STOPWORDS
                 and lowered[i] not in QUESTION_WORDS and (i > 0 or opening_name)):
             names.add(stem(word))
-    speech = {stem(w) for w in lowered} & {stem(w) for w in SPEECH_STEMS}
+    speech = {stem(w) for w in reporting}
     speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
     speech = speech or ({"words"} if _ASKS_WORDS.search(question) else set())
     key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
-    key -= {stem(w) for w in SPEECH_STEMS}
+    key -= {stem(w) for w in reporting}
     wants = None
     counted = None
     q = question.lower()
@@ -289,10 +274,6 @@ def _is_common_opening(word: str) -> bool:
     return word in {"did", "does", "do", "is", "are", "was", "were", "has", "have", "can", "could",
                     "will", "would", "should", "tell", "name", "list", "give", "describe",
                     "explain", "according"}
-
-
-def has_speech(text: str) -> bool:
-    return bool(_SPEECH_CUE.search(text))
 
 
 def asks_who_spoke(question: Question) -> bool:

@@ -49,7 +49,9 @@ def test_a_true_sentence_whose_source_does_not_answer_the_question_is_set_apart(
     Restating Lammy's old remark about the Uighurs is true to its source, not what he urged."""
     assistant, _ = lammy
     pool = assistant.sentences("What did Lammy urge Wang Yi to do?")
-    sources = generate.build_sources(choose(pool, 6, complements=False), 3)
+    aside = next(c for c in pool if "Uighur Muslims" in c.text)
+    sources = generate.build_sources([pool[0], aside], 2)
+    assert aside.score < assistant.judge.answering < pool[0].score
     rated = {(c.hit.article.id, c.span.start): c.score for c in pool}
     text = ("Lammy said last March that Labour would seek legal avenues to declare China's crackdown "
             "on Uighur Muslims as genocide.")
