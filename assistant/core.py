@@ -256,9 +256,8 @@ class Assistant:
             return draft
         if generate.is_refusal(generated):
             return _Draft(REFUSAL, [], refused=True, mode="generated")
-        rated = {(c.hit.article.id, c.span.start): c.score for c in pool}
         checks, support = generate.verify(generated, sources, self.settings.support_threshold,
-                                          self.judge, self.embedder.embed, rated)
+                                          self.judge, self.embedder.embed, generate.ratings(pool))
         if not any(c.supported for c in checks):  # nothing it said is in the sources
             reading.notices.append("The generated answer was not supported by the articles; "
                                    "showing the quoted sentences.")

@@ -107,6 +107,12 @@ def _norm(text: str) -> str:
                     .split()).lower()
 
 
+def ratings(pool: list[ScoredSentence]) -> dict[tuple[str, int], float]:
+    """The scorer's probability of each candidate sentence, by (article id, sentence start): what
+    ``verify`` reads to tell whether a supporting sentence answers the question."""
+    return {(c.hit.article.id, c.span.start): c.score for c in pool}
+
+
 def verify(text: str, sources: list[Source], threshold: float, judge: SupportJudge | None = None,
            embed: Callable[[list[str]], np.ndarray] | None = None,
            rated: Mapping[tuple[str, int], float] | None = None,

@@ -78,11 +78,10 @@ def analyse(question: str, reporting: frozenset[str] = frozenset()) -> Question:
         if (word[0].isupper() and lowered[i] not in STOPWORDS
                 and lowered[i] not in QUESTION_WORDS and (i > 0 or opening_name)):
             names.add(stem(word))
-    speech = {stem(w) for w in reporting}
-    speech = speech or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
+    said = {stem(w) for w in reporting}
+    speech = said or ({"according"} if re.search(r"\baccording to\b", question, re.I) else set())
     speech = speech or ({"words"} if _ASKS_WORDS.search(question) else set())
-    key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS}
-    key -= {stem(w) for w in reporting}
+    key = {stem(w) for w in lowered if w not in STOPWORDS and w not in QUESTION_WORDS} - said
     wants = None
     counted = None
     q = question.lower()

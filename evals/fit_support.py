@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +51,21 @@ def load(folders: list[Path]) -> list[dict]:
     return out
 
 
+@cache
+def _questions(dataset: str) -> dict:
+    """A dataset's questions by id (read once per process)."""
+    return {item.id: item for item in load_dataset(EVALS / dataset)}
+
+
+def _assistant(dataset: str, settings: Settings):
+    """The dataset corpus's assistant (``fit.corpus_for`` opens each corpus once)."""
+    return corpus_for(next(iter(_questions(dataset).values())).corpus, settings).assistant
+
+
 def describe(records: list[dict], settings: Settings) -> np.ndarray:
     rows = []
-    corpora: dict[str, object] = {}
     for r in records:
-        if r["dataset"] not in corpora:
-            corpora[r["dataset"]] = corpus_for(load_dataset(EVALS / r["dataset"])[0].corpus, settings)
-        assistant = corpora[r["dataset"]].assistant
+        assistant = _assistant(r["dataset"], settings)
         article = assistant.store.article(r["article_id"])
         sentence = " ".join(article.text[s:e] for s, e in r["cited_spans"])
         window = article.title + "\n" + " ".join(article.text[s:e] for s, e in r["source_spans"])
@@ -70,11 +79,11 @@ def ratings(records: list[dict], settings: Settings) -> np.ndarray:
     its question (what ``generate.verify`` reads at run time; 0 if it is no longer retrieved)."""
     out = []
     for r in records:
-        corpus = corpus_for(load_dataset(EVALS / r["dataset"])[0].corpus, settings)
-        corpus.assistant.retriever.ranker = default_ranker()
-        item = next(i for i in load_dataset(EVALS / r["dataset"]) if i.id == r["question_id"])
+        assistant = _assistant(r["dataset"], settings)
+        assistant.retriever.ranker = default_ranker()  # fit.corpus_for leaves it to the fit
+        question = _questions(r["dataset"])[r["question_id"]].question
         start = r["cited_spans"][0][0] if r["cited_spans"] else -1
-        out.append(next((s.score for s in corpus.assistant.sentences(item.question)
+        out.append(next((s.score for s in assistant.sentences(question)
                          if s.hit.article.id == r["article_id"] and s.span.start == start), 0.0))
     return np.array(out)
 

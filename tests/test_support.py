@@ -52,7 +52,7 @@ def test_a_true_sentence_whose_source_does_not_answer_the_question_is_set_apart(
     aside = next(c for c in pool if "Uighur Muslims" in c.text)
     sources = generate.build_sources([pool[0], aside], 2)
     assert aside.score < assistant.judge.answering < pool[0].score
-    rated = {(c.hit.article.id, c.span.start): c.score for c in pool}
+    rated = generate.ratings(pool)
     text = ("Lammy said last March that Labour would seek legal avenues to declare China's crackdown "
             "on Uighur Muslims as genocide.")
     checks, _ = generate.verify(text, sources, assistant.settings.support_threshold, assistant.judge,
