@@ -513,7 +513,7 @@ def create_app(assistant: Assistant, ui: bool = True):
             log.warning("health: the store is unavailable: %s", exc)
             return JSONResponse({"status": "unavailable", "problem": f"store: {exc}"}, 503)
         llm = {"backend": settings.llm, "model": None if settings.llm == "none" else settings.llm_model,
-               "state": assistant.llm.state()}  # off, idle, starting, ready, failed
+               "state": assistant.llm.state()}  # off, idle, building, starting, ready, failed
         return {"status": "ok", "articles": len(manifest.articles), "passages": passages,
                 "store": settings.chroma_url or "embedded", "llm": llm}
 

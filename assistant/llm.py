@@ -9,6 +9,7 @@ key (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are respected); ``none`` never c
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import socket
 import subprocess
@@ -29,6 +30,29 @@ class LLMError(AssistantError):
 
 class LLMStarting(LLMError):
     """The local model server is still starting in the background: answer without it for now."""
+
+
+# Where `make run`'s first start builds llama-cpp-python in the background
+# (scripts/llama-background.sh): the venv, which holds the marker and the log.
+BUILD_DIR = Path(sys.prefix)
+
+
+def llama_build() -> str | None:
+    """That background build: "building" (its marker holds a live pid), "failed" (it failed or
+    was killed), or None (no build of ours: llama-cpp-python is installed, or never was that way)."""
+    pending = BUILD_DIR / "llama-build.pending"
+    try:
+        pid = pending.read_text().strip()
+    except OSError:
+        return "failed" if (BUILD_DIR / "llama-build.failed").exists() else None
+    if pid:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return "failed"  # killed: no one will remove the marker
+        except (PermissionError, ValueError):
+            pass
+    return "building"
 
 
 def free_port() -> int:
@@ -57,9 +81,13 @@ class LocalServer:
     def start(self, timeout: float = 180.0) -> None:
         if self.running():
             return
+        importlib.invalidate_caches()  # installed since this process looked (the background build)
         try:
             import llama_cpp.server  # noqa: F401 - only to fail early with a clear message
         except ImportError as exc:
+            if llama_build() == "failed":
+                raise LLMError(f"The build of llama-cpp-python for the local model failed (log: "
+                               f"{BUILD_DIR / 'llama-build.log'}); `make setup` retries it.") from exc
             raise LLMError("llama-cpp-python is not installed: run `make setup` "
                            "(or use --llm none / --llm openai).") from exc
         self.port = free_port()
@@ -143,6 +171,11 @@ class LLM:
 
         def run() -> None:
             try:
+                if llama_build() == "building":  # the first start's build: the server after it
+                    while llama_build() == "building":
+                        time.sleep(2)
+                    with _starting_lock:  # "... s so far" counts from now
+                        _starting[key] = (time.monotonic(), *entry[1:])
                 self._endpoint(wait=True)
             except BaseException as exc:  # noqa: BLE001 - kept and reported at the next question
                 entry[2].append(exc)
@@ -152,11 +185,14 @@ class LLM:
         threading.Thread(target=run, name="llm-start", daemon=True).start()
 
     def state(self) -> str:
-        """"off", "starting", "ready", "failed" (start failed) or "idle" (not started yet)."""
+        """"off", "building" (llama-cpp-python, on a first start), "starting", "ready", "failed"
+        (start failed) or "idle" (not started yet)."""
         if self.settings.llm == "none":
             return "off"
         if self.settings.llm != "local":
             return "ready"
+        if llama_build() == "building":
+            return "building"
         if self.starting():
             return "starting"
         key = self._local_key()
@@ -170,6 +206,14 @@ class LLM:
         """What to tell a reader while the background start is under way (else None)."""
         if self.settings.llm != "local":
             return None
+        if llama_build() == "building":
+            pending = BUILD_DIR / "llama-build.pending"
+            try:
+                so_far = f"{(time.time() - pending.stat().st_mtime) / 60:.0f} min so far; "
+            except OSError:
+                so_far = ""
+            return (f"The local model is being built: llama.cpp is compiled once, on the first "
+                    f"start ({so_far}about 10 min on 2 cores; log: {BUILD_DIR / 'llama-build.log'}).")
         entry = _starting.get(self._local_key())
         if entry is None or entry[1].is_set():
             return None

@@ -193,3 +193,72 @@ def test_the_model_starts_in_the_background_and_a_question_meanwhile_is_answered
         assert later.mode == "generated" and not (later.notice or "").count("starting")
     finally:
         stop_local_servers()
+
+
+def _llama_cpp_unimportable(monkeypatch) -> None:
+    import sys
+
+    for name in ("llama_cpp", "llama_cpp.server"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import llama_cpp` raises ImportError
+
+
+def test_while_llama_cpp_is_built_in_the_background_questions_are_answered_from_quotes(
+        seed_index, tmp_path, monkeypatch):
+    """`make run`'s first start: the UI is up while llama.cpp compiles; it says so, answers from the
+    quotes, and uses the model as soon as the build is in, without a restart."""
+    import os
+    import sys
+    import time
+
+    from assistant import llm
+    from assistant.llm import stop_local_servers
+
+    monkeypatch.setattr(llm, "BUILD_DIR", tmp_path)
+    pending = tmp_path / "llama-build.pending"
+    pending.write_text(f"{os.getpid()}\n")  # a live pid: the build is under way
+    _llama_cpp_unimportable(monkeypatch)
+    assistant = Assistant(Settings(index_dir=seed_index, llm="local", llm_model=SMOL))
+    try:
+        assistant.llm.start_in_background()  # as the UI does: it waits for the build
+        assert assistant.llm.state() == "building"
+        early = assistant.ask("What did Lammy urge Wang Yi to do?")
+        assert early.mode == "extractive" and early.citations and not early.refused
+        assert "being built" in early.notice and "first start" in early.notice
+        assert "llama-build.log" in early.notice and "quotes the articles" in early.notice
+        time.sleep(2.5)  # the background start keeps waiting; nothing failed meanwhile
+        assert assistant.llm.state() == "building"
+
+        for name in ("llama_cpp", "llama_cpp.server"):  # the build installed it ...
+            sys.modules.pop(name)
+        pending.unlink()  # ... and is done
+        begun = time.monotonic()
+        while assistant.llm.state() in ("building", "starting") and time.monotonic() - begun < 180:
+            time.sleep(0.2)
+        assert assistant.llm.state() == "ready"
+        later = assistant.ask("What did Lammy urge Wang Yi to do?")
+        assert later.mode == "generated" and not (later.notice or "").count("built")
+    finally:
+        stop_local_servers()
+
+
+@pytest.mark.parametrize("how", ["failed", "killed"])
+def test_a_failed_or_killed_background_build_is_said_with_its_log(seed_index, tmp_path, monkeypatch,
+                                                                   how):
+    import subprocess
+
+    from assistant import llm
+
+    monkeypatch.setattr(llm, "BUILD_DIR", tmp_path)
+    if how == "failed":
+        (tmp_path / "llama-build.failed").write_text("")
+    else:  # the marker of a build whose process is gone
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        (tmp_path / "llama-build.pending").write_text(f"{gone.pid}\n")
+    _llama_cpp_unimportable(monkeypatch)
+    assistant = Assistant(Settings(index_dir=seed_index, llm="local", llm_model=SMOL))
+    assert assistant.llm.state() != "building"
+    answer = assistant.ask("What did Lammy urge Wang Yi to do?")
+    assert answer.mode == "extractive" and answer.citations
+    assert "build of llama-cpp-python" in answer.notice and "failed" in answer.notice
+    assert str(tmp_path / "llama-build.log") in answer.notice and "make setup" in answer.notice
