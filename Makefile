@@ -26,13 +26,17 @@ setup: $(VENV)/.installed
 # Each step prints what it does and how long it took. llama-cpp-python is compiled once per machine
 # into a wheelhouse outside the venv (~/.cache/assistant-wheels, or $ASSISTANT_WHEELHOUSE; keyed by
 # its version and the CMake flags) and installed from there: a new venv takes seconds, not minutes.
-$(VENV)/.installed: pyproject.toml requirements/language-model.txt scripts/setup.sh scripts/llama-wheel.sh
+# setup.sh touches the stamp when all is in: `make run` on a machine without that wheel builds it in
+# the background (scripts/llama-background.sh) and the stamp waits for it.
+$(VENV)/.installed: pyproject.toml requirements/language-model.txt scripts/setup.sh scripts/llama-wheel.sh \
+		scripts/llama-background.sh
 	scripts/setup.sh $(VENV) $(PY) $(LLAMA_VERSION) "$(LLAMA_CMAKE_ARGS)"
-	touch $@
 
 ingest: setup
 	$(BIN)/assistant ingest articles/
 
+# A first start does not wait for llama.cpp's compile: the UI answers from quotes meanwhile.
+run: export ASSISTANT_LLAMA_BUILD := background
 run: ingest
 	$(BIN)/assistant ui
 

@@ -3,16 +3,26 @@
 # the CMake flags, so a new venv (a fresh clone, `make clean`, CI with a cached ~/.cache) installs
 # it in seconds instead of compiling llama.cpp for 4-7 minutes.
 # Usage: scripts/llama-wheel.sh PYTHON VERSION "CMAKE_ARGS"   -> prints the wheelhouse directory
+#        scripts/llama-wheel.sh --cached PYTHON VERSION "CMAKE_ARGS": the same, or exit 1 if not built
 set -euo pipefail
+cached_only=false
+if [ "$1" = --cached ]; then cached_only=true; shift; fi
 python=$1 version=$2 cmake_args=$3
 root=${ASSISTANT_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/assistant-wheels}
 key=$(printf '%s|%s|%s' "$version" "$cmake_args" "$(uname -m)" | sha256sum | cut -c1-12)
 dir="$root/llama-cpp-python-$version-$key"
-if compgen -G "$dir/llama_cpp_python-$version-*.whl" >/dev/null; then
-    echo "$dir"
-    exit 0
-fi
+built() { compgen -G "$dir/llama_cpp_python-$version-*.whl" >/dev/null && echo "$dir"; }
+built && exit 0
+$cached_only && exit 1
 mkdir -p "$root"
+# One build at a time per wheelhouse: `make setup` while `make run`'s background build is under way
+# waits for it and uses its wheel.
+exec 9>"$root/.lock"
+if ! flock -n 9; then
+    echo "   waiting for the llama-cpp-python build already under way (make run: .venv/llama-build.log)" >&2
+    flock 9
+fi
+built && exit 0
 tmp=$(mktemp -d "$root/.build-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "   building llama-cpp-python $version from source (once, 4-7 min on 2 cores; flags: $cmake_args)" >&2
