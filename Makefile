@@ -41,6 +41,7 @@ run: ingest
 	$(BIN)/assistant ui
 
 # The HTTP API (OpenAI-compatible) and the chat page from one process, on http://127.0.0.1:8000
+serve: export ASSISTANT_LLAMA_BUILD := background
 serve: ingest
 	$(BIN)/assistant serve
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build llama-cpp-python's wheel once into a wheelhouse outside the venv, keyed by its version and
 # the CMake flags, so a new venv (a fresh clone, `make clean`, CI with a cached ~/.cache) installs
-# it in seconds instead of compiling llama.cpp for 4-7 minutes.
+# it in seconds instead of compiling llama.cpp for 7-10 minutes.
 # Usage: scripts/llama-wheel.sh PYTHON VERSION "CMAKE_ARGS"   -> prints the wheelhouse directory
 #        scripts/llama-wheel.sh --cached PYTHON VERSION "CMAKE_ARGS": the same, or exit 1 if not built
 set -euo pipefail
@@ -25,7 +25,7 @@ fi
 built && exit 0
 tmp=$(mktemp -d "$root/.build-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-echo "   building llama-cpp-python $version from source (once, 4-7 min on 2 cores; flags: $cmake_args)" >&2
+echo "   building llama-cpp-python $version from source (once, 7-10 min on 2 cores; flags: $cmake_args)" >&2
 echo "   into $dir" >&2
 CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
     "$python" -m pip wheel --quiet --no-deps --no-cache-dir --wheel-dir "$tmp" \
