@@ -110,12 +110,15 @@ def ask_command(
 
     # spaCy reads the question (as `Assistant.read` will: without the words that name a time) in
     # a child process on the other core while this one imports numpy, onnxruntime and chromadb
-    # and opens the index. Only here: the UI, the API and evals load spaCy once and keep it.
+    # and opens the index (`Assistant.open`). Only here: the UI, the API and evals load spaCy
+    # once and keep it.
     ahead = language.analyse_ahead(sorted(dates.readings(question.strip())))
     from .core import Assistant
 
     try:
         assistant = Assistant(_settings(index_dir=index, llm=llm, top_k=k))
+        if ahead is not None:
+            assistant.open()  # meanwhile
         events = assistant.stream(question, since=since, until=until, source=source)
         answer = _show(events, live=not as_json)
     except AssistantError as exc:
