@@ -1,8 +1,20 @@
 """Question answering over news articles with verified, quoted citations."""
 
-from .contracts import REFUSAL, Answer, Citation
-from .core import Assistant
 from .errors import AssistantError
 from .settings import Settings
 
 __all__ = ["REFUSAL", "Answer", "Assistant", "AssistantError", "Citation", "Settings"]
+
+
+def __getattr__(name: str):
+    """The rest on first use: importing them imports numpy, onnxruntime and chromadb, which
+    `assistant ask` puts off until it has started analysing the question (cli.ask_command)."""
+    if name == "Assistant":
+        from .core import Assistant
+
+        return Assistant
+    if name in ("REFUSAL", "Answer", "Citation"):
+        from . import contracts
+
+        return getattr(contracts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core import Assistant
 from .errors import AssistantError
 from .settings import Settings
+
+# core (numpy, onnxruntime, chromadb) is imported inside each command: `ask` forks first.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ask questions of news articles; every answer cites the exact passage.")
@@ -56,6 +57,8 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index .txt, .md, .html, .json and .jsonl articles (incremental: unchanged ones are skipped)."""
+    from .core import Assistant
+
     try:
         assistant = Assistant(_settings(index_dir=index))
         with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
@@ -103,12 +106,26 @@ def ask_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with quoted citations."""
+    from . import dates, language
+
+    # spaCy reads the question (as `Assistant.read` will: without the words that name a time) in
+    # a child process on the other core while this one imports numpy, onnxruntime and chromadb
+    # and opens the index (`Assistant.open`). Only here: the UI, the API and evals load spaCy
+    # once and keep it.
+    ahead = language.analyse_ahead(sorted(dates.readings(question.strip())))
+    from .core import Assistant
+
     try:
         assistant = Assistant(_settings(index_dir=index, llm=llm, top_k=k))
+        if ahead is not None:
+            assistant.open()  # meanwhile
         events = assistant.stream(question, since=since, until=until, source=source)
         answer = _show(events, live=not as_json)
     except AssistantError as exc:
         _fail(exc)
+    finally:
+        if ahead is not None:
+            ahead.close()
     if as_json:
         print(answer.model_dump_json(indent=2))
 
@@ -158,6 +175,8 @@ def chat_command(
     llm: LlmOption = None,
 ) -> None:
     """A conversation in the terminal: follow-ups ("Who was he speaking with?") work."""
+    from .core import Assistant
+
     try:
         assistant = Assistant(_settings(index_dir=index, llm=llm))
         assistant.llm.start_in_background()  # up by the time the first question is typed
@@ -255,6 +274,7 @@ def ui_command(
     port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
 ) -> None:
     """Serve the chat UI (builds the index from articles/ on first start if there is none)."""
+    from .core import Assistant
     from .ui import serve
 
     try:
@@ -275,6 +295,7 @@ def serve_command(
     """Serve the HTTP API (OpenAI-compatible /v1/chat/completions, /v1/ask, /v1/articles,
     /health, docs at /docs) and the chat page at /, from one process."""
     from .api import serve
+    from .core import Assistant
 
     try:
         serve(Assistant(_settings(index_dir=index, llm=llm, api_host=host, api_port=port)), ui=ui)

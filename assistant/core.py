@@ -105,6 +105,20 @@ class Assistant:
         for part in ("embedder", "store", "retriever", "scorer", "llm"):
             getattr(self, part)
 
+    def open(self) -> None:
+        """Load what answering reads, before the first question: the embedding model, Chroma's
+        collection, the BM25 index and the scorer (`assistant ask` does it while a child process
+        analyses the question). Without an index, nothing: the question then says how to build
+        one."""
+        manifest = self.store.committed()
+        if not manifest.articles:
+            return
+        self.embedder.session  # noqa: B018 - loaded, not used here
+        self.embedder.tokenizer  # noqa: B018
+        self.store.open()
+        self.store.lexical(manifest, self.retriever.split)
+        self.scorer  # noqa: B018
+
     def has_index(self) -> bool:
         return bool(self.store.committed().articles)
 

@@ -82,6 +82,12 @@ def time_scope(question: str, today: date | None) -> TimeScope:
     return TimeScope()
 
 
+def readings(question: str) -> set[str]:
+    """The texts ``time_scope(question, today).without(question)`` can be: which words name a
+    time depends on whether there is a ``today`` (a dated collection), not on which day it is."""
+    return {time_scope(question, today).without(question) for today in (None, date.today())}
+
+
 # "before the sanctions", "after the vote", "since the invasion of Ukraine": a time told by an
 # event, which the articles that report it date (``event_window``)
 _EVENT = re.compile(r"\b(before|after|since|until)\s+(the\s+[A-Za-z][\w'-]*"

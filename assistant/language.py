@@ -8,8 +8,15 @@ entity labels come from ``en_core_web_sm`` (OntoNotes labels: PERSON, ORG, GPE, 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import re
+import select
+import signal
+import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -146,7 +153,16 @@ class QuestionLanguage:
 
 
 def analyse_question(text: str) -> QuestionLanguage:
-    """Parse a question: the kind of answer it wants, its names and its content words."""
+    """Parse a question: the kind of answer it wants, its names and its content words.
+
+    The one entry point: a question started with ``analyse_ahead`` is answered by that child
+    process (the same function, run there), else it is analysed here."""
+    if _ahead is not None and text in _ahead.texts and (found := _ahead.result().get(text)):
+        return found
+    return _analyse_question(text)
+
+
+def _analyse_question(text: str) -> QuestionLanguage:
     doc = parse(text)
     kind, focus = _kind(doc)
     wh = _wh_word(doc)
@@ -164,6 +180,93 @@ def analyse_question(text: str) -> QuestionLanguage:
         reporting_words=frozenset(t.lower_ for t in verbs),
         names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
                                   + [t.text for t in doc if t.pos_ == "PROPN"])))
+
+
+class _Ahead:
+    """Questions being analysed in a forked child process: its pid and the pipe it answers on."""
+
+    def __init__(self, texts: tuple[str, ...], pid: int, pipe: int, timeout: float):
+        self.texts, self.pid, self.pipe = texts, pid, pipe
+        self.deadline = time.monotonic() + timeout
+        self.done, self.found = False, {}
+
+    def result(self) -> dict[str, QuestionLanguage]:
+        """The child's analyses by text, waited for until the deadline; none if it failed or is
+        late (it is then killed). Collected once; the child is reaped either way."""
+        if not self.done:
+            self.done = True
+            data = b""
+            try:
+                while (left := self.deadline - time.monotonic()) > 0 and select.select(
+                        [self.pipe], [], [], left)[0]:
+                    if not (chunk := os.read(self.pipe, 1 << 16)):
+                        break  # end of file: the child has written all and closed its end
+                    data += chunk
+            finally:
+                self.close()
+            try:
+                found = pickle.loads(data) if data else {}
+            except Exception:  # a child cut off mid-write
+                found = {}
+            self.found = {text: found[text] for text in self.texts
+                          if isinstance(found.get(text), QuestionLanguage)}
+        return self.found
+
+    def close(self) -> None:
+        """Stop waiting: kill the child if it still runs, reap it and close the pipe."""
+        self.done = True
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            os.close(self.pipe)
+            with contextlib.suppress(ChildProcessError):  # reaped already
+                if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+
+
+_ahead: _Ahead | None = None
+# Imported, these start threads of their own (numpy's BLAS, onnxruntime); a fork copies only
+# the calling thread, so no fork once any of them (or any Python thread) exists.
+_THREADED = ("numpy", "onnxruntime", "chromadb", "torch")
+
+
+def analyse_ahead(texts: Iterable[str], timeout: float = 60.0) -> _Ahead | None:
+    """Start analysing a question in a forked child process, for a one-shot `assistant ask`.
+
+    The child imports spaCy, loads the pipeline and runs ``analyse_question`` (about 1 s of
+    Python that holds the GIL, so a thread cannot overlap it) on the second core while this
+    process imports numpy, onnxruntime and chromadb, opens the index and embeds the question.
+    ``analyse_question`` then takes the child's answer for any of ``texts`` (the readings the
+    question may be analysed as; another text is analysed here). Without ``os.fork``, once a
+    thread or a threaded library exists, or when the child fails or has not answered in
+    ``timeout`` seconds, the question is analysed in this process as before. Call ``close()``
+    on the result when done (the child is reaped; a late one is killed)."""
+    global _ahead
+    texts = tuple(dict.fromkeys(texts))
+    if (not hasattr(os, "fork") or threading.active_count() > 1
+            or any(name in sys.modules for name in _THREADED)):
+        return None
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # the child: answer, and leave without running the parent's exit handlers
+        status = 1
+        try:
+            os.close(read)
+            data = pickle.dumps({text: _analyse_question(text) for text in texts})
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view):]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    _ahead = _Ahead(texts, pid, read, timeout)
+    return _ahead
 
 
 # Entity labels that are quantities, not names

@@ -213,6 +213,10 @@ class Store:
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
         )
 
+    def open(self) -> None:
+        """Connect to Chroma and open the passages' collection now, not at the first query."""
+        self._collection  # noqa: B018
+
     @cached_property
     def _collection(self):
         name = f"{self.namespace}-{COLLECTION}" if self.chroma_url else COLLECTION
