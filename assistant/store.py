@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -38,6 +39,8 @@ COLLECTION = "passages"
 # Articles and sentence vectors kept in memory (most recently used): enough for every candidate
 # of many questions, while a big ingest does not keep the whole collection (~35 MB per 1,000).
 CACHED_ARTICLES = 2048
+# passages read from Chroma per request (its SQLite binds one variable per id)
+_PAGE = 5000
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
@@ -270,16 +273,24 @@ class Store:
 
     def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
         """Stored passages (all, or those ``ids``) with their metadata and, for ``ids``, vectors."""
+        if ids is not None and not ids:
+            return []
         include = ["documents", "metadatas"] + (["embeddings"] if ids is not None else [])
-        got = self._collection.get(ids=ids, include=include)
-        vectors = got.get("embeddings") if ids is not None else None
         out = []
-        for i, (_pid, text, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"],
-                                                  strict=True)):
-            passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
-                              int(meta["end"]), text)
-            out.append((passage, meta, np.asarray(vectors[i]) if vectors is not None else None))
-        return out
+        # In pages: one request for tens of thousands of passages exceeds SQLite's limit on bound
+        # variables inside Chroma ("too many SQL variables", seen at 34,000 passages).
+        for start in itertools.count(0, _PAGE):
+            if ids is None:
+                got = self._collection.get(include=include, limit=_PAGE, offset=start)
+            else:
+                got = self._collection.get(ids=ids[start:start + _PAGE], include=include)
+            vectors = got.get("embeddings") if ids is not None else None
+            for i, (text, meta) in enumerate(zip(got["documents"], got["metadatas"], strict=True)):
+                passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
+                                  int(meta["end"]), text)
+                out.append((passage, meta, np.asarray(vectors[i]) if vectors is not None else None))
+            if len(got["ids"]) < _PAGE or (ids is not None and start + _PAGE >= len(ids)):
+                return out
 
     def lexical(self, manifest: Manifest, split: Callable[[Article], list[Passage]]
                 ) -> LexicalIndex:

@@ -224,3 +224,21 @@ def test_derived_state_kept_across_ingests_equals_a_rebuild_and_old_indexes_open
     whole = tmp_path / "whole-3"
     _assistant(whole).ingest([corpus, more])
     assert _derived(step) == _derived(whole)
+
+
+def test_stored_passages_are_read_whole_in_pages(corpus, tmp_path, monkeypatch):
+    """Chroma's SQLite refuses one request for tens of thousands of passages ("too many SQL
+    variables" at 34,000): the store reads them in pages, and loses or repeats none."""
+    import assistant.store as store_module
+
+    index = tmp_path / "index"
+    assistant = _assistant(index)
+    assistant.ingest([corpus])
+    stored = _stored_passages(index)
+    monkeypatch.setattr(store_module, "_PAGE", 3)  # a few passages per page, as 5,000 are at scale
+    read = assistant.store.passages()
+    assert sorted(p.text for p, _, _ in read) == sorted(stored.values())
+    ids = sorted(stored)[:7]
+    by_id = assistant.store.passages(ids)
+    assert sorted(p.text for p, _, _ in by_id) == sorted(stored[i] for i in ids)  # any order
+    assert all(vector is not None and vector.shape == (384,) for _, _, vector in by_id)
