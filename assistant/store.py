@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -273,24 +273,29 @@ class Store:
 
     def passages(self, ids: list[str] | None = None) -> list[tuple[Passage, dict, np.ndarray | None]]:
         """Stored passages (all, or those ``ids``) with their metadata and, for ``ids``, vectors."""
-        if ids is not None and not ids:
-            return []
         include = ["documents", "metadatas"] + (["embeddings"] if ids is not None else [])
         out = []
-        # In pages: one request for tens of thousands of passages exceeds SQLite's limit on bound
-        # variables inside Chroma ("too many SQL variables", seen at 34,000 passages).
-        for start in itertools.count(0, _PAGE):
-            if ids is None:
-                got = self._collection.get(include=include, limit=_PAGE, offset=start)
-            else:
-                got = self._collection.get(ids=ids[start:start + _PAGE], include=include)
+        for got in self._pages(ids, include):
             vectors = got.get("embeddings") if ids is not None else None
             for i, (text, meta) in enumerate(zip(got["documents"], got["metadatas"], strict=True)):
                 passage = Passage(meta["article_id"], int(meta["n"]), int(meta["start"]),
                                   int(meta["end"]), text)
                 out.append((passage, meta, np.asarray(vectors[i]) if vectors is not None else None))
-            if len(got["ids"]) < _PAGE or (ids is not None and start + _PAGE >= len(ids)):
-                return out
+        return out
+
+    def _pages(self, ids: list[str] | None, include: list[str]) -> Iterator[dict]:
+        """Chroma's answers for those ``ids`` (or all passages), ``_PAGE`` at a time: one request
+        for tens of thousands exceeds SQLite's limit on bound variables inside Chroma ("too many
+        SQL variables", seen at 34,000 passages)."""
+        if ids is not None:
+            for start in range(0, len(ids), _PAGE):
+                yield self._collection.get(ids=ids[start:start + _PAGE], include=include)
+            return
+        for start in itertools.count(0, _PAGE):
+            got = self._collection.get(include=include, limit=_PAGE, offset=start)
+            yield got
+            if len(got["ids"]) < _PAGE:
+                return
 
     def lexical(self, manifest: Manifest, split: Callable[[Article], list[Passage]]
                 ) -> LexicalIndex:
