@@ -28,6 +28,7 @@ from .chat import Turn as ChatTurn
 from .contracts import verify_citation
 from .core import Assistant
 from .errors import AssistantError
+from .generate import UNSUPPORTED_MARK
 from .settings import PROJECT_ROOT, Settings
 
 TAGS = ("fact", "who-said-what", "time", "multi-article", "unanswerable", "follow-up", "duplicate",
@@ -497,8 +498,10 @@ def aggregate(rows: list[dict]) -> dict:
     checked = [s for r in rows for s in r.get("sentences", [])]
     metrics["unsupported_sentences"] = _mean([not s["supported"] for s in checked])
     # what a reader sees: the sentences of the answers that stayed generated (an answer that fell
-    # back to the quotes shows none of its generated sentences; unsupported ones are marked ⚠)
-    shown = [s for r in answered if r["mode"] == "generated" for s in r.get("sentences", [])]
+    # back to the quotes shows none of its generated sentences); an unsupported one is shown
+    # marked ⚠, or not at all with ``unsupported = "remove"``
+    shown = [s for r in answered if r["mode"] == "generated" for s in r.get("sentences", [])
+             if s["supported"] or f"{UNSUPPORTED_MARK} {s['text']}" in r["answer"]]
     metrics["unsupported_shown"] = _mean([not s["supported"] for s in shown])
     metrics["answered_when_answerable"] = _mean([not r["refused"] for r in answerable])
     unanswerable = [r for r in rows if not r["answerable"]]

@@ -81,11 +81,16 @@ _FENCE = re.compile(r"</?\s*excerpts\s*>", re.IGNORECASE)
 
 
 def prompt(question: str, sources: list[Source], name: str = "answer") -> list[dict]:
-    blocks = []
+    # one heading per article, its excerpts under it: every prompt token costs time on a CPU
+    by_article: dict[str, list[Source]] = {}
     for src in sources:
-        a = src.hit.article
+        by_article.setdefault(src.hit.article.id, []).append(src)
+    blocks = []
+    for group in by_article.values():
+        a = group[0].hit.article
         meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
-        block = f"[{src.n}] {a.title}" + (f" ({meta})" if meta else "") + f"\n{src.text}"
+        block = f"Article: {a.title}" + (f" ({meta})" if meta else "") + "".join(
+            f"\n[{src.n}] {src.text}" for src in group)
         blocks.append(_FENCE.sub("(excerpts)", block))  # article text cannot close the fence
     system, user = load_prompt(name).split("\n---\n", 1)
     return [{"role": "system", "content": system.format(refusal=REFUSAL).strip()},

@@ -33,3 +33,18 @@ def test_stream_text_sends_the_named_prompt():
 
     sent = "".join(generate.stream_text(Echo(), "Q?", [], VARIANTS[-1]))
     assert sent == generate.prompt("Q?", [], VARIANTS[-1])[0]["content"]
+
+
+def test_excerpts_of_one_article_share_one_heading_and_keep_their_numbers(seed_index):
+    from assistant import Assistant
+    from assistant.answering import choose
+
+    assistant = Assistant(Settings(index_dir=seed_index, llm="none"))
+    pool = assistant.sentences("What did Campbell warn?")
+    sources = generate.build_sources(choose(pool, 8, complements=False), 4)
+    user = generate.prompt("What did Campbell warn?", sources)[1]["content"]
+    for title in {src.hit.article.title for src in sources}:
+        assert user.count(f"Article: {title}") == 1  # a heading read once, not once per excerpt
+    for src in sources:
+        assert f"[{src.n}] {src.text}" in user
+    assert len({src.hit.article.id for src in sources}) < len(sources)  # the case this is about

@@ -98,3 +98,21 @@ def test_answer_match_reads_number_words_as_digits():
     assert normalise("21 people") in normalise("Twenty-one people including 14 Australians")
     assert normalise("Ninety nine") == "99" and normalise("seven") == "7"
     assert normalise("the seventh often") == "seventh often"  # not inside other words
+
+
+def test_unsupported_shown_counts_what_the_reader_sees_marked_or_removed():
+    from assistant.evaluation import aggregate
+
+    checks = [{"text": "Campbell warned China.", "supported": True},
+              {"text": "He also praised the weather.", "supported": False}]
+
+    def row(answer):
+        return {"id": "q", "answerable": True, "refused": False, "mode": "generated",
+                "refusal_correct": True, "answer": answer, "sentences": checks, "timings": {},
+                "tags": [], "citations": 1, "citations_precise": 1, "citations_verified": 1}
+
+    marked = aggregate([row("Campbell warned China. [1] ⚠ He also praised the weather.")])
+    removed = aggregate([row("Campbell warned China. [1]")])
+    assert marked["unsupported_sentences"] == removed["unsupported_sentences"] == 0.5
+    assert marked["unsupported_shown"] == 0.5
+    assert removed["unsupported_shown"] == 0.0
