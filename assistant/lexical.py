@@ -4,7 +4,7 @@ The index is named by a stamp of the manifest (which articles are in, built how)
 matches the committed passages: ingest rebuilds it after committing, and a query that finds no
 index for the current stamp (an ingest killed before the rebuild) rebuilds it.
 
-bm25s has no incremental add, so every new state is a rebuild; what makes that proportional to
+BM25 here has no incremental add, so every new state is a rebuild; what makes that proportional to
 what changed is that each state keeps its passages' terms (as ids into its vocabulary,
 ``terms.npz`` and ``terms.json``). The next state starts from them: passages of articles that
 left are dropped, only the new articles are read, split and tokenised, and BM25 is built from the
@@ -118,12 +118,15 @@ class Terms:
 
 
 class LexicalIndex:
-    """BM25 scores for every passage of one committed state of the index."""
+    """BM25 scores for every passage of one committed state of the index: bm25s's "lucene"
+    variant, as its eager score matrix (CSC: for each term, the passages holding it and their
+    scores) beside the vocabulary, stored in bm25s's file layout. Built from term ids and read
+    back with numpy alone, so a query does not import bm25s and scipy (0.08 s of a cold ask)."""
 
-    def __init__(self, ids: list[str], model, terms: Terms | None = None) -> None:
-        self.ids = ids
-        self.model = model
-        self.terms = terms
+    def __init__(self, ids: list[str], vocab: dict[str, int], data: np.ndarray,
+                 indices: np.ndarray, indptr: np.ndarray, terms: Terms | None = None) -> None:
+        self.ids, self.vocab, self.terms = ids, vocab, terms
+        self.data, self.indices, self.indptr = data, indices, indptr
         self._positions: dict[str, int] | None = None
 
     def position(self, pid: str) -> int:
@@ -138,15 +141,8 @@ class LexicalIndex:
 
     @classmethod
     def from_terms(cls, terms: Terms) -> LexicalIndex:
-        import bm25s
-
         terms = terms.compact()
-        model = bm25s.BM25()
-        if terms.ids:
-            _index(model, terms)
-        else:
-            model.index([[_EMPTY]], show_progress=False)
-        return cls(terms.ids, model, terms)
+        return cls(terms.ids, *_scores(terms), terms=terms)
 
     def updated(self, articles: set[str], entries: list[tuple[str, str]]) -> LexicalIndex:
         """A new index: this one's passages of ``articles`` and the passages ``entries``."""
@@ -159,7 +155,11 @@ class LexicalIndex:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".build-"))
         try:
-            self.model.save(str(tmp), show_progress=False)
+            for name, array in (("data", self.data), ("indices", self.indices),
+                                ("indptr", self.indptr)):
+                np.save(tmp / f"{name}.csc.index.npy", array)
+            (tmp / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
+            (tmp / "params.index.json").write_text(json.dumps({**_PARAMS, "num_docs": len(self.ids)}))
             (tmp / "ids.json").write_text(json.dumps(self.ids))
             if self.terms is not None and signature is not None:
                 self.terms.save(tmp, signature)
@@ -173,12 +173,11 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:
-        import bm25s
-
         if not (folder / "ids.json").is_file():
             return None
-        model = bm25s.BM25.load(str(folder))
-        return cls(json.loads((folder / "ids.json").read_text()), model)
+        arrays = [np.load(folder / f"{name}.csc.index.npy") for name in ("data", "indices", "indptr")]
+        return cls(json.loads((folder / "ids.json").read_text()),
+                   json.loads((folder / "vocab.index.json").read_text()), *arrays)
 
     @staticmethod
     def previous_terms(parent: Path, signature: dict) -> Terms | None:
@@ -192,48 +191,48 @@ class LexicalIndex:
 
     def idf(self, words: set[str]) -> dict[str, float]:
         """How rare each (stemmed) term is among all passages: log(1 + N / (1 + df))."""
-        indptr = np.asarray(self.model.scores["indptr"])
+        indptr = self.indptr
         n = len(self.ids)
         out = {}
         for word in words:
-            i = self.model.vocab_dict.get(word)
+            i = self.vocab.get(word)
             df = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
             out[word] = float(np.log(1 + n / (1 + df)))
         return out
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage (``self.ids`` order) for the question's terms."""
-        query = [t for t in index_terms(question) if t in self.model.vocab_dict]
-        if not query or not self.ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.model.get_scores(query), dtype=np.float32)
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for word in index_terms(question):  # a repeated term counts again, as in bm25s
+            i = self.vocab.get(word)
+            if i is not None and i + 1 < len(self.indptr):
+                start, end = self.indptr[i], self.indptr[i + 1]
+                scores[self.indices[start:end]] += self.data[start:end]
+        return scores
 
 
-def _index(model, terms: Terms) -> None:
-    """What ``model.index(tokens)`` makes, from term ids in a few numpy passes (bm25s loops over
-    the passages in Python: seconds at tens of thousands). Other BM25 variants than bm25s's
-    default ("lucene") go through bm25s itself."""
+# bm25s's defaults, with which its "lucene" scores are computed below
+_PARAMS = {"k1": 1.5, "b": 0.75, "delta": 0.5, "method": "lucene", "idf_method": "lucene",
+           "dtype": "float32", "int_dtype": "int32", "version": "0.3.16", "backend": "numpy"}
+
+
+def _scores(terms: Terms) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """The vocabulary and the CSC score matrix (data, indices, indptr) that bm25s's ``index``
+    makes, from term ids in a few numpy passes (bm25s loops over the passages in Python: seconds
+    at tens of thousands)."""
     vocab = {w: i for i, w in enumerate(terms.vocab)}
-    if (model.method, model.idf_method) != ("lucene", "lucene"):
-        corpus = np.split(terms.tokens, terms.offsets[1:-1])
-        model.index(([c.tolist() for c in corpus], vocab), show_progress=False)
-        return
     n_docs, n_vocab = len(terms.ids), len(terms.vocab)
+    k1, b = _PARAMS["k1"], _PARAMS["b"]
     lengths = np.diff(terms.offsets)
     docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    # one entry per (term, passage), sorted by term then passage: the CSC layout bm25s keeps
+    # one entry per (term, passage), sorted by term then passage: the CSC layout
     pairs, tf = np.unique(terms.tokens.astype(np.int64) * n_docs + docs, return_counts=True)
-    term, doc = pairs // n_docs, pairs % n_docs
+    term, doc = pairs // max(n_docs, 1), pairs % max(n_docs, 1)
     df = np.bincount(term, minlength=n_vocab)
-    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(model.dtype)
-    l_avg = lengths.mean()
-    tf = tf.astype(model.dtype)
-    tfc = tf / (model.k1 * ((1 - model.b) + model.b * lengths[doc] / l_avg) + tf)
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    tf = tf.astype(np.float32)
+    tfc = tf / (k1 * ((1 - b) + b * lengths[doc] / (lengths.mean() if n_docs else 1)) + tf)
     indptr = np.concatenate([[0], np.cumsum(df)])
-    model.scores = {"data": (idf[term] * tfc).astype(model.dtype),
-                    "indices": doc.astype(model.int_dtype), "indptr": indptr.astype(model.int_dtype),
-                    "num_docs": n_docs}
-    model.nonoccurrence_array = None
     vocab.setdefault("", n_vocab)  # as bm25s's index(): the empty token, outside the matrix
-    model.vocab_dict = vocab
-    model.unique_token_ids_set = set(vocab.values())
+    return (vocab, (idf[term] * tfc).astype(np.float32), doc.astype(np.int32),
+            indptr.astype(np.int32))

@@ -242,3 +242,22 @@ def test_stored_passages_are_read_whole_in_pages(corpus, tmp_path, monkeypatch):
     by_id = assistant.store.passages(ids)
     assert sorted(p.text for p, _, _ in by_id) == sorted(stored[i] for i in ids)  # any order
     assert all(vector is not None and vector.shape == (384,) for _, _, vector in by_id)
+
+
+def test_bm25_read_without_bm25s_scores_as_bm25s_does(seed_index):
+    """The lexical index is stored in bm25s's layout and scored with numpy alone (a cold `ask`
+    does not import bm25s): bm25s itself reads the same folder and gives the same scores."""
+    import bm25s
+    import numpy as np
+
+    from assistant.terms import index_terms
+
+    store = _assistant(seed_index).store
+    lexical = store.lexical(store.committed(), _assistant(seed_index).retriever.split)
+    folder = next(p for p in (seed_index / "lexical").iterdir() if not p.name.startswith("."))
+    reference = bm25s.BM25.load(str(folder))
+    for question in ("What did Campbell warn?", "Lammy Wang Yi Russia Russia", "zzz unknown"):
+        query = [t for t in index_terms(question) if t in reference.vocab_dict]
+        expected = reference.get_scores(query) if query else np.zeros(len(lexical.ids))
+        assert np.allclose(lexical.scores(question), expected, atol=1e-6)
+        assert lexical.scores(question).any() == bool(query)
