@@ -19,6 +19,13 @@ out-of-fold (its model fitted without the question's story fold, the folds of ``
 dev it comes from the model fitted on all training questions. Then the same selection as
 ``fit.py`` (pointwise C, chooser lambda, threshold by cross-validated utility) and the figures:
 cross-validated, and dev (lee_dev). The blind sets are not read here.
+
+Measured (2026 session, issue 16; 1,151 training / 220 dev questions, 175 dev answerable):
+baseline chosen-right CV 0.780 / dev 0.760 (133), utility CV 0.566 / dev 0.514, dev precision
+0.798. ``diag`` (any of lambda 1e-4..1e-2): CV 0.793 / dev 0.789 (138), utility 0.580 / 0.527,
+dev precision 0.817, dev right answers unchanged (0.589). Low-rank bilinear (rank 4-16) and the
+per-kind direction: dev 133-138 chosen-right but utility and precision no better (often worse);
+the residual (+offset) fits did no better than the plain ones.
 """
 
 from __future__ import annotations
