@@ -1,7 +1,6 @@
 """Question answering over news articles with verified, quoted citations."""
 
 from .errors import AssistantError
-from .settings import Settings
 
 __all__ = ["REFUSAL", "Answer", "Assistant", "AssistantError", "Citation", "Settings"]
 
@@ -13,6 +12,10 @@ def __getattr__(name: str):
         from .core import Assistant
 
         return Assistant
+    if name == "Settings":  # pydantic-settings: the parent's to import, after the fork
+        from .settings import Settings
+
+        return Settings
     if name in ("REFUSAL", "Answer", "Citation"):
         from . import contracts
 

@@ -8,17 +8,19 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import AssistantError
-from .settings import Settings
 
-# core (numpy, onnxruntime, chromadb) is imported inside each command: `ask` forks first.
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# core (numpy, onnxruntime, chromadb) and settings (pydantic-settings) are imported inside each
+# command: `ask` forks first, and its child needs neither.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ask questions of news articles; every answer cites the exact passage.")
@@ -39,6 +41,8 @@ IndexOption = Annotated[
 
 
 def _settings(**overrides) -> Settings:
+    from .settings import Settings
+
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -59,6 +63,8 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Index .txt, .md, .html, .json and .jsonl articles (incremental: unchanged ones are skipped)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from .core import Assistant
 
     try:
@@ -215,6 +221,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Run a dataset through the assistant (and the baselines); write report.json/.md/.png."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from . import evaluation

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import generate
 from .answering import ScoredSentence, choose, compose, one_person, score_sentences, speaker_note
@@ -20,7 +21,6 @@ from .contracts import REFUSAL, Answer, Copy, passage_view
 from .dates import TimeScope, event_window, parse_day, time_scope
 from .embedding import MiniLM
 from .errors import AssistantError
-from .ingest import IngestReport, Progress, ingest, remove
 from .language import QuestionLanguage, analyse_question
 from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
@@ -30,6 +30,9 @@ from .store import Store
 from .support import SupportJudge, default_judge
 from .terms import terms
 from .text import Question, analyse
+
+if TYPE_CHECKING:  # ingest (and its MinHash's numpy.random) is not imported to answer
+    from .ingest import IngestReport, Progress
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class Assistant:
     def ingest(self, paths: Iterable[str | Path], prune: bool = False,
                progress: Progress | None = None) -> IngestReport:
         """Add new and changed articles from files and folders; with ``prune``, drop vanished ones."""
+        from .ingest import ingest
+
         return ingest(paths, self.store, self.embedder, self.settings.passage_tokens,
                       prune=prune, progress=progress,
                       max_file_bytes=self.settings.max_file_bytes,
@@ -171,6 +176,8 @@ class Assistant:
 
     def remove(self, keys: Iterable[str]) -> IngestReport:
         """Take articles out of the index by key; files in ``uploads_dir`` go with them."""
+        from .ingest import remove
+
         keys = list(keys)
         paths = {e["path"] for k, e in self.store.load_manifest().articles.items() if k in keys}
         report = remove(keys, self.store, self.embedder, self.settings.passage_tokens)
