@@ -58,12 +58,13 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
         return []
     asked = embedder.embed_one(question.text)
     core = embedder.embed_one(" ".join(language.core)) if language.core else None
-    contexts, similarity, core_similarity = {}, {}, {}
+    contexts, sentence_vectors, similarity, core_similarity = {}, {}, {}, {}
     for article_id, article in {hit.article.id: hit.article for hit in hits}.items():
         contexts[article_id] = sentence_contexts(article)
         vectors = store.sentence_vectors(article_id)
         if vectors is None or len(vectors) != len(article.sentences):  # stored before vectors were
             vectors = embedder.embed(contexts[article_id])
+        sentence_vectors[article_id] = vectors
         similarity[article_id] = vectors @ asked
         core_similarity[article_id] = vectors @ core if core is not None else np.zeros(len(vectors))
     top = hits[0].score
@@ -76,7 +77,8 @@ def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
             sentence=sentence, text=hit.article.text[sentence.start:sentence.end], context=context,
             similarity=float(similarity[hit.article.id][i]),
             core_similarity=float(core_similarity[hit.article.id][i]), view=views[hit.article.id],
-            context_terms=context_terms, passage_terms=passage_terms | context_terms, idf=idf))
+            context_terms=context_terms, passage_terms=passage_terms | context_terms, idf=idf,
+            asked_vector=asked, vector=sentence_vectors[hit.article.id][i]))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -67,6 +67,10 @@ class Candidate:
     context_terms: set[str]
     passage_terms: set[str]
     idf: dict[str, float]  # the question's terms: how rare each is in the whole collection
+    # the embeddings the cosine reads (question; sentence context), for the scorer's fitted
+    # question x sentence interaction (``scorer.Interaction``)
+    asked_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 # ------------------------------------------------------------------ retrieval and position
