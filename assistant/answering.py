@@ -38,6 +38,12 @@ class ScoredSentence:
     text: str
     score: float  # the fitted probability that it answers the question
     evidence: float = 0.0  # it names an entity of the asked kind the question does not
+    confidence: float | None = None  # the fitted probability that, chosen, it is a right answer
+
+    @property
+    def certainty(self) -> float:
+        """What the refusal threshold is compared with: the confidence, else the score."""
+        return self.score if self.confidence is None else self.confidence
 
 
 def candidates(question: Question, language: QuestionLanguage, hits: list[Hit],
@@ -88,10 +94,11 @@ def score_sentences(question: Question, language: QuestionLanguage, hits: list[H
     """Every sentence of the hits' passages with its fitted probability, in the fitted chooser's
     order (the sentence it would pick first)."""
     found = candidates(question, language, hits, embedder, store, idf)
-    probabilities, order = scorer.score(found)
+    scored = scorer.score(found)
     pool = [(key, ScoredSentence(c.hit, Span(c.sentence.start, c.sentence.end), c.text, float(p),
-                                 asked_entity(c)))
-            for c, p, key in zip(found, probabilities, order, strict=True)]
+                                 asked_entity(c), float(confidence)))
+            for c, p, key, confidence in zip(found, scored.probability, scored.key,
+                                             scored.confidence, strict=True)]
     pool.sort(key=lambda pair: pair[0], reverse=True)  # the chooser's order
     return [sentence for _, sentence in pool]
 
@@ -105,7 +112,7 @@ def choose(candidates: list[ScoredSentence], max_quotes: int, threshold: float =
     of the asked kind and it does (the first says the yacht was towed, the next names the
     yacht). Without it (the LLM's context) any candidate above ``second`` is kept.
     """
-    if not candidates or candidates[0].score < threshold:
+    if not candidates or candidates[0].certainty < threshold:
         return []
     chosen: list[ScoredSentence] = []
     for candidate in candidates:
@@ -161,7 +168,7 @@ def one_person(question: Question, pool: list[ScoredSentence], likely: float = 0
                      if is_person(question.speaker, n)]
             person[article.id] = max(names, key=lambda n: len(n.split()), default=None)
     people: list[tuple[str, Article]] = []  # distinct people, best statement first
-    for candidate in (c for c in pool if c.score >= likely):
+    for candidate in (c for c in pool if c.certainty >= likely):
         name = person[candidate.hit.article.id]
         if name and not any(same_person(name, other) for other, _ in people):
             people.append((name, candidate.hit.article))

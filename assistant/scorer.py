@@ -7,6 +7,11 @@
   chooser, a listwise model over the same columns that orders a question's sentences (fitted to
   put a right sentence first among its rivals, where the probability is fitted one sentence at a
   time): the chooser picks the sentence, its probability decides whether to answer at all.
+  The refusal decision reads ``confidence``: a logistic model over the question's whole pool
+  (``confidence_table``: the sentence's own probability and columns, its lead over its best
+  rival in the chooser's order, the rival's probability, the pool's size), fitted on the
+  chooser's cross-validated picks to give the probability that the sentence, if chosen, is a
+  right answer; the refusal threshold applies to it.
   Its last column may be ``interaction``: a fitted weighting of the question's and the
   sentence's embeddings dimension by dimension (``Interaction``), what the question asks
   matched against what the sentence says beyond their plain cosine.
@@ -80,15 +85,55 @@ class Interaction:
         return cls(*(np.array(data[k], dtype=np.float32) for k in ("mean_q", "mean_s", "weights")))
 
 
+POOL_COLUMNS = ("log_odds", "best_probability", "share", "lead", "rival_probability",
+                "pool_size")
+
+
+def confidence_columns(features: list[str] | tuple[str, ...]) -> list[str]:
+    """The confidence model's column names: the pool's, then the sentence model's own."""
+    return [*POOL_COLUMNS, *(f"own:{n}" for n in features)]
+
+
+def confidence_table(probabilities: np.ndarray, keys: np.ndarray, standardised: np.ndarray
+                     ) -> np.ndarray:
+    """Per candidate, as if it were the one chosen: its probability's log-odds, the pool's best
+    probability, its share of the chooser's softmax, its lead in the chooser's key over its best
+    rival (the best other candidate), that rival's probability, the log of the pool's size, and
+    its own standardised columns."""
+    n = len(probabilities)
+    if not n:
+        return np.zeros((0, len(POOL_COLUMNS) + standardised.shape[1]))
+    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    e = np.exp(keys - keys.max())
+    order = np.argsort(-keys, kind="stable")
+    best, runner = order[0], order[min(1, n - 1)]
+    rival = np.where(np.arange(n) == best, runner, best)
+    lead = keys - keys[rival] if n > 1 else np.zeros(n)
+    rival_p = p[rival] if n > 1 else np.zeros(n)
+    pool = [np.log(p / (1 - p)), np.full(n, p.max()), e / e.sum(), lead, rival_p,
+            np.full(n, np.log(n))]
+    return np.column_stack([*pool, standardised])
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One question's candidates as the scorer sees them."""
+
+    probability: np.ndarray  # that the sentence answers (fitted one sentence at a time)
+    key: np.ndarray  # the chooser's order, higher first
+    confidence: np.ndarray  # that the sentence, if chosen, is a right answer (refusal reads it)
+
+
 @dataclass(frozen=True)
 class Scorer:
     """The sentence model and the decisions fitted with it."""
 
     model: LinearModel
-    threshold: float  # refuse when the chosen sentence's probability is below this
+    threshold: float  # refuse when the chosen sentence's confidence is below this
     second: float  # a further quote needs at least this probability
     chooser: np.ndarray | None = None  # listwise weights over the model's standardised columns
     interaction: Interaction | None = None  # the ``interaction`` column, when the model has it
+    confidence: LinearModel | None = None  # over ``confidence_table`` (else: the probability)
 
     def matrix(self, candidates) -> np.ndarray:
         """The model's columns for one question's candidates."""
@@ -108,14 +153,18 @@ class Scorer:
                                   np.stack([c.vector for c in candidates]))
         return np.insert(matrix, at, column, axis=1)
 
-    def score(self, candidates) -> tuple[np.ndarray, np.ndarray]:
-        """Per candidate: the probability that it answers, and the chooser's order key (higher
-        first; the probability itself when no chooser was fitted)."""
+    def score(self, candidates) -> Scored:
+        """Per candidate: the probability that it answers, the chooser's order key (the
+        probability itself when no chooser was fitted) and the confidence the refusal reads."""
         matrix = self.matrix(candidates)
         probabilities = self.model.predict(matrix)
         if self.chooser is None or not len(matrix):
-            return probabilities, probabilities
-        return probabilities, ((matrix - self.model.mean) / self.model.scale) @ self.chooser
+            return Scored(probabilities, probabilities, probabilities)
+        standardised = (matrix - self.model.mean) / self.model.scale
+        keys = standardised @ self.chooser
+        confidence = probabilities if self.confidence is None else \
+            self.confidence.predict(confidence_table(probabilities, keys, standardised))
+        return Scored(probabilities, keys, confidence)
 
     @classmethod
     def from_dict(cls, data: dict) -> Scorer:
@@ -123,10 +172,13 @@ class Scorer:
 
         chooser = data.get("chooser")
         interaction = data.get(INTERACTION)
-        return cls(LinearModel.from_dict(data, [*column_names(), INTERACTION], "scorer.json"),
-                   float(data["threshold"]), float(data.get("second", data["threshold"])),
+        model = LinearModel.from_dict(data, [*column_names(), INTERACTION], "scorer.json")
+        confidence = data.get("confidence")
+        return cls(model, float(data["threshold"]), float(data.get("second", data["threshold"])),
                    np.array(chooser["coef"]) if chooser else None,
-                   Interaction.from_dict(interaction) if interaction else None)
+                   Interaction.from_dict(interaction) if interaction else None,
+                   LinearModel.from_dict(confidence, confidence_columns(model.features),
+                                         "scorer.json (confidence)") if confidence else None)
 
 
 def _load(name: str) -> dict:

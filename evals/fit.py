@@ -29,6 +29,17 @@ match 0.819/0.606 -> 0.833/0.611, the fit's dev chosen-right 0.760 -> 0.783; but
 (aggregates only) answer match fell on all three (held-out 0.667 -> 0.576, fresh 0.808 -> 0.769,
 blind 0.603 -> 0.524) and refusal accuracy too, so the shipped scorer is fitted without it.
 
+With ``--confidence`` the refusal reads a second model (``scorer.confidence_table``): the
+probability that the chooser's pick is a right answer, from the pick's own columns and the pool
+(its softmax share and lead over its best rival, the rival's probability, the pool's size),
+fitted on the chooser's out-of-fold picks; kept when its cross-validated utility beats the
+pick's own probability. Measured (2026-12-05, `assistant eval --llm none`, precision / answer
+match / refusal accuracy, before -> with it): dev 0.819/0.606/0.691 -> 0.831/0.623/0.705, Lee
+0.876/0.759 -> 0.887/0.768; blind aggregates: held-out unchanged, fresh 0.875/0.808/0.875 ->
+0.870/0.769/0.844, blind 0.787/0.603/0.700 -> 0.787/0.603/0.750; seed 0.906/0.707/0.811 ->
+0.886/0.756/0.774, and "What did Campbell warn?" is refused (the pick is the wrong sentence, so
+generated mode would not run). Not shipped.
+
 Printed: each feature's weight, the cross-validated figures, the figures on the dev stories (never
 fitted on), and, for information only, the same on the blind sets (their misses are never read).
 The shipped model is fitted on the training stories only, so the dev and blind figures stay
@@ -54,7 +65,13 @@ from assistant.chat import Turn  # noqa: E402
 from assistant.evaluation import Item, _overlaps, load_dataset, normalise, open_corpus  # noqa: E402
 from assistant.features import column_names, passage_column_names, passage_table, table  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
-from assistant.scorer import INTERACTION, Interaction, LinearModel  # noqa: E402
+from assistant.scorer import (  # noqa: E402
+    INTERACTION,
+    Interaction,
+    LinearModel,
+    confidence_columns,
+    confidence_table,
+)
 from assistant.settings import Settings  # noqa: E402
 
 EVALS = ROOT / "evals"
@@ -66,6 +83,7 @@ DEV = ["lee_dev.jsonl"]
 BLIND = ["lee_holdout.jsonl", "lee_fresh.jsonl", "lee_blind.jsonl"]
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 LAMBDA_GRID = (0.001, 0.01, 0.1)
+CONFIDENCE_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 INTERACTION_GRID = (0.0000001, 0.000001, 0.00001, 0.0001, 0.001)
 FOLDS = 5
 
@@ -209,9 +227,13 @@ def stack(questions: list[Question]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit(questions: list[Question], c: float):
+    return fit_xy(*stack(questions), c)
+
+
+def fit_xy(x: np.ndarray, y: np.ndarray, c: float):
+    """A standardised logistic model: (mean, scale, coef, intercept)."""
     from sklearn.linear_model import LogisticRegression
 
-    x, y = stack(questions)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, max_iter=5000)
@@ -251,11 +273,45 @@ def fit_chooser(questions: list[Question], lam: float, mean: np.ndarray, scale: 
     return minimize(loss, np.zeros(scale.shape[0]), jac=True, method="L-BFGS-B").x
 
 
-def choices(params, chooser: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probability, chooser order key) per candidate, as ``Scorer.score`` computes them."""
+def choices(params, chooser: np.ndarray, x: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probability, chooser order key, the confidence model's input table) per candidate, as
+    ``Scorer.score`` computes them."""
     if not len(x):
-        return np.zeros(0), np.zeros(0)
-    return predict(params, x), ((x - params[0]) / params[1]) @ chooser
+        return np.zeros(0), np.zeros(0), confidence_table(np.zeros(0), np.zeros(0), x)
+    standardised = (x - params[0]) / params[1]
+    p, key = predict(params, x), standardised @ chooser
+    return p, key, confidence_table(p, key, standardised)
+
+
+def confidence_examples(questions: list[Question], outputs: list[tuple]
+                        ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """What the confidence model is fitted on: per question with candidates, the chooser's
+    pick's row of ``confidence_table`` and whether it is a right answer (never, for an
+    unanswerable question); and the questions' indexes."""
+    rows, labels, at = [], [], []
+    for i, (q, (p, key, inputs)) in enumerate(zip(questions, outputs, strict=True)):
+        if len(p):
+            first = int(np.argmax(key))
+            rows.append(inputs[first])
+            labels.append(float(q.answerable and q.y[first]))
+            at.append(i)
+    return np.array(rows), np.array(labels), at
+
+
+def cross_validate_confidence(questions: list[Question], outputs: list[tuple], c: float
+                              ) -> list[np.ndarray]:
+    """Out-of-fold confidences (folds by story) from the chooser's out-of-fold outputs."""
+    assignment = folds(questions)
+    x, y, at = confidence_examples(questions, outputs)
+    fold = np.array([assignment[i] for i in at])
+    out = [np.zeros(len(o[0])) for o in outputs]
+    for k in range(FOLDS):
+        params = fit_xy(x[fold != k], y[fold != k], c)
+        for i, o in enumerate(outputs):
+            if assignment[i] == k and len(o[0]):
+                out[i] = predict(params, o[2])
+    return out
 
 
 def cross_validate_chooser(questions: list[Question], c: float, lam: float) -> list[tuple]:
@@ -267,15 +323,18 @@ def cross_validate_chooser(questions: list[Question], c: float, lam: float) -> l
     return out_of_fold(questions, trained)
 
 
-def outcomes(questions: list[Question], probabilities: list) -> list[tuple]:
-    """Per question: (answerable, chosen probability, chosen is right, next probability, next
+def outcomes(questions: list[Question], probabilities: list,
+             confidence: list[np.ndarray] | None = None) -> list[tuple]:
+    """Per question: (answerable, chosen confidence, chosen is right, next probability, next
     is right). ``probabilities`` per question: the probabilities (chosen = the most probable)
-    or (probabilities, chooser keys) (chosen = the chooser's first)."""
+    or ``choices`` (chosen = the chooser's first). The chosen one's confidence is its
+    probability, or its entry in ``confidence`` when given."""
     rows = []
-    for q, p in zip(questions, probabilities, strict=True):
-        p, key = p if isinstance(p, tuple) else (p, p)
+    for i, (q, p) in enumerate(zip(questions, probabilities, strict=True)):
+        p, key = p[:2] if isinstance(p, tuple) else (p, p)
+        sure = confidence[i] if confidence is not None else p
         order = np.argsort(-key, kind="stable") if len(p) else []
-        best = (p[order[0]], bool(q.y[order[0]])) if len(p) else (0.0, False)
+        best = (sure[order[0]], bool(q.y[order[0]])) if len(p) else (0.0, False)
         second = (p[order[1]], bool(q.y[order[1]])) if len(p) > 1 else (0.0, False)
         rows.append((q.answerable, *best, *second))
     return rows
@@ -455,6 +514,9 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--drop", default="", help="comma-separated features to leave out (ablation)")
+    parser.add_argument("--confidence", action="store_true",
+                        help="fit the refusal's confidence model (measured, not shipped: see "
+                             "the module's docstring)")
     parser.add_argument("--interaction", action="store_true",
                         help="add the question x sentence interaction column (measured, not "
                              "shipped: see the module's docstring)")
@@ -498,17 +560,39 @@ def main() -> None:
     print(f"  pointwise only: cross-validated {json.dumps(figures(results[c][2], results[c][1]))}")
     chosen = {}
     for lam in LAMBDA_GRID:
-        rows = outcomes(train, cross_validate_chooser(train, c, lam))
+        outputs = cross_validate_chooser(train, c, lam)
+        rows = outcomes(train, outputs)
         t = best_threshold(rows)
-        chosen[lam] = (_utility(rows, t), t, rows)
+        chosen[lam] = (_utility(rows, t), t, rows, outputs)
         print(f"  chooser lambda={lam}: chosen sentence right for "
               f"{figures(rows, t)['best_is_right']} of answerable; utility {chosen[lam][0]:.3f} "
               f"at threshold {t}")
     lam = max(chosen, key=lambda k: chosen[k][0])
-    _, threshold, cv_rows = chosen[lam]
+    utility, threshold, cv_rows, cv_outputs = chosen[lam]
+    # the refusal's confidence model, on the chooser's out-of-fold picks; kept only if its
+    # cross-validated utility beats the chosen sentence's own probability
+    confidence, confidence_c = None, None
+    if args.confidence:
+        for cc in CONFIDENCE_C_GRID:
+            rows = outcomes(train, cv_outputs, cross_validate_confidence(train, cv_outputs, cc))
+            t = best_threshold(rows)
+            print(f"  confidence C={cc}: cross-validated utility {_utility(rows, t):.3f} at "
+                  f"threshold {t}")
+            if _utility(rows, t) > utility:
+                utility, threshold, cv_rows, confidence_c = _utility(rows, t), t, rows, cc
+    if confidence_c is not None:
+        x, y, _ = confidence_examples(train, cv_outputs)
+        confidence = fit_xy(x, y, confidence_c)
     second = best_second(cv_rows, threshold)
     params = fit(train, c)
     chooser = fit_chooser(train, lam, params[0], params[1])
+
+    def decided(questions: list[Question]) -> list[tuple]:
+        outputs = [choices(params, chooser, q.x) for q in questions]
+        sure = [predict(confidence, o[2]) if len(o[0]) else o[0] for o in outputs] \
+            if confidence is not None else None
+        return outcomes(questions, outputs, sure)
+
     print(f"\nWeights (C={c}; per standard deviation of each feature):")
     for name, w in sorted(zip(names, params[2], strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:28s} {w:+.3f}")
@@ -516,14 +600,18 @@ def main() -> None:
     print(f"Chooser weights (lambda={lam}):")
     for name, w in sorted(zip(names, chooser, strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:28s} {w:+.3f}")
+    if confidence is not None:
+        print(f"Confidence weights (C={confidence_c}):")
+        for name, w in sorted(zip(confidence_columns(names), confidence[2], strict=True),
+                              key=lambda p: -abs(p[1]))[:20]:
+            print(f"  {name:28s} {w:+.3f}")
     print(f"threshold {threshold}, second quote {second}")
 
     if args.misses:
         _print_misses(train, cv_rows, threshold, args.misses)
     report = {"ranker_cross_validated": ranker_cv, "cross_validated": figures(cv_rows, threshold, second)}
     if dev:
-        report["dev"] = figures(outcomes(dev, [choices(params, chooser, q.x) for q in dev]),
-                                threshold, second)
+        report["dev"] = figures(decided(dev), threshold, second)
     for name in BLIND if args.blind else []:
         blind = build([name], settings)
         for q in blind:
@@ -531,8 +619,7 @@ def main() -> None:
             if interaction is not None:
                 with_column(q, interaction_values(interaction, q))
         if blind:
-            report[name] = figures(outcomes(blind, [choices(params, chooser, q.x) for q in blind]),
-                                   threshold, second)
+            report[name] = figures(decided(blind), threshold, second)
     print("\nFigures (first quote; right_answer = best sentence right and not refused):")
     for key, value in report.items():
         print(f"  {key:22s} {json.dumps(value)}")
@@ -544,6 +631,10 @@ def main() -> None:
         "coef": params[2].tolist(), "intercept": params[3], "threshold": threshold,
         "second": second, "C": c,
         "chooser": {"coef": chooser.tolist(), "lambda": lam},
+        **({"confidence": {"features": confidence_columns(names), "mean": confidence[0].tolist(),
+                           "scale": confidence[1].tolist(), "coef": confidence[2].tolist(),
+                           "intercept": confidence[3], "C": confidence_c}}
+           if confidence is not None else {}),
         **({INTERACTION: {**interaction.to_dict(), "lambda": interaction_lambda}}
            if interaction is not None else {}),
         "trained_on": {"files": TRAIN, "questions": len(train),
