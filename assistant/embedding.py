@@ -7,6 +7,7 @@ sentence-transformers/all-MiniLM-L6-v2) is vendored in ``assistant/data/minilm/`
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -80,10 +81,39 @@ class MiniLM:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32), spans_out
         encodings = self.tokenizer.encode_batch(list(texts))
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for batch, hidden, mask in self._run(encodings):
+            summed = (hidden * mask[..., None]).sum(axis=1)
+            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
+            out[batch] = _unit(pooled)
+            for row, i in enumerate(batch):
+                if spans[i]:
+                    spans_out[i] = _span_vectors(hidden[row], encodings[i], spans[i], len(texts[i]))
+        return out, spans_out
+
+    def token_states(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each text, the unit state of every word piece the model read (special tokens
+        left out) and its character offsets (start, end): the model's view of each token in its
+        context, for aligning one text's tokens with another's (BERTScore-style)."""
+        encodings = self.tokenizer.encode_batch(list(texts)) if texts else []
+        out: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros((0, DIMENSIONS), dtype=np.float32), np.zeros((0, 2), dtype=np.int64))] * len(texts)
+        for batch, hidden, _ in self._run(encodings):
+            for row, i in enumerate(batch):
+                e = encodings[i]
+                keep = [k for k, ((a, b), special) in
+                        enumerate(zip(e.offsets, e.special_tokens_mask, strict=True))
+                        if not special and b > a and k < hidden.shape[1]]
+                out[i] = (_unit(hidden[row, keep]), np.array([e.offsets[k] for k in keep],
+                                                              dtype=np.int64).reshape(-1, 2))
+        return out
+
+    def _run(self, encodings: list) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """The model over the encoded texts in batches: (the texts' indices, last hidden states,
+        attention mask) per batch."""
         lengths = [sum(e.attention_mask) for e in encodings]
         # Group texts of similar length: padding is wasted work on 2 cores.
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(encodings)), key=lambda i: lengths[i])
         for begin in range(0, len(order), self.batch_size):
             batch = order[begin:begin + self.batch_size]
             width = max(lengths[i] for i in batch)
@@ -93,13 +123,7 @@ class MiniLM:
                 ["last_hidden_state"],
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )[0]
-            summed = (hidden * mask[..., None]).sum(axis=1)
-            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
-            out[batch] = _unit(pooled)
-            for row, i in enumerate(batch):
-                if spans[i]:
-                    spans_out[i] = _span_vectors(hidden[row], encodings[i], spans[i], len(texts[i]))
-        return out, spans_out
+            yield batch, hidden, mask
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -59,6 +59,47 @@ def _missing(entity: str, label: str, window: str) -> bool:
     return not any(part in window for part in flat.split() if len(part) > 2)
 
 
+@lru_cache(maxsize=1024)
+def content_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Character spans of the content words spaCy finds in ``text`` (not stop words, punctuation
+    or space): what a claim asserts, for token alignment."""
+    from .language import parse
+
+    return tuple((t.idx, t.idx + len(t.text)) for t in parse(text)
+                 if not (t.is_stop or t.is_punct or t.is_space))
+
+
+def _inside(offsets: np.ndarray, spans) -> np.ndarray:
+    """Which word pieces (rows of ``offsets``) lie inside one of ``spans``."""
+    keep = np.zeros(len(offsets), dtype=bool)
+    for start, end in spans:
+        keep |= (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+    return keep
+
+
+def alignment(claim: str, claim_states: tuple[np.ndarray, np.ndarray],
+              source_states: tuple[np.ndarray, np.ndarray], start: int = 0, end: int | None = None
+              ) -> tuple[float, float]:
+    """BERTScore-style alignment of a claim with the source text's word pieces between ``start``
+    and ``end`` (character offsets into the text the states were read from): recall, the mean
+    over the claim's content-word pieces of their best cosine with a source piece (is every
+    word of the claim somewhere in the source, in some wording?), and precision, the mean over
+    the source pieces of their best cosine with a claim piece."""
+    vectors, offsets = claim_states
+    source, at = source_states
+    if len(at):
+        inside = (at[:, 0] >= start) & (at[:, 1] <= (end if end is not None else at[:, 1].max()))
+        source = source[inside]
+    content = vectors[_inside(offsets, content_spans(claim))] if len(offsets) else vectors
+    if not len(content):
+        content = vectors
+    if not len(content) or not len(source):
+        return 0.0, 0.0
+    recall = float((content @ source.T).max(axis=1).mean())
+    precision = float((vectors @ source.T).max(axis=0).mean()) if len(vectors) else 0.0
+    return recall, precision
+
+
 def row(claim: str, sentence: str, window: str, cosine: float) -> list[float]:
     """The judge's columns for one (claim, source sentence) pair; ``window`` is the source text
     the model saw with its headline."""

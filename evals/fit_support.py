@@ -115,6 +115,24 @@ class _Set:  # what fit.fit expects: .x and .y per group
         self.x, self.y = x, y
 
 
+def story_folds(records: list[dict]) -> np.ndarray:
+    """Each record's fold: stories (not sentences) are dealt to the folds."""
+    stories = sorted({(r["dataset"], r["story"]) for r in records}, key=lambda s: hash_of(str(s)))
+    fold_of = {s: i % FOLDS for i, s in enumerate(stories)}
+    return np.array([fold_of[(r["dataset"], r["story"])] for r in records])
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float) -> np.ndarray:
+    """Each sentence's verdict by the judge fitted (and thresholded) on the other folds."""
+    predicted = np.zeros(len(y), dtype=bool)
+    for k in range(FOLDS):
+        train = folds != k
+        params = fit([_Set(x[train], y[train])], c)
+        t = best_threshold(predict(params, x[train]), y[train].astype(bool))
+        predicted[~train] = predict(params, x[~train]) >= t
+    return predicted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("folders", nargs="*", type=Path,
@@ -127,15 +145,9 @@ def main() -> None:
     records = load(args.folders)
     x = describe(records, Settings(llm="none"))
     y = np.array([r["label"] for r in records], dtype=float)
-    stories = sorted({(r["dataset"], r["story"]) for r in records}, key=lambda s: hash_of(str(s)))
-    fold_of = {s: i % FOLDS for i, s in enumerate(stories)}
-    folds = np.array([fold_of[(r["dataset"], r["story"])] for r in records])
-    predicted = np.zeros(len(y), dtype=bool)
-    for k in range(FOLDS):
-        train = folds != k
-        params = fit([_Set(x[train], y[train])], args.c)
-        t = best_threshold(predict(params, x[train]), y[train].astype(bool))
-        predicted[~train] = predict(params, x[~train]) >= t
+    folds = story_folds(records)
+    stories = {(r["dataset"], r["story"]) for r in records}
+    predicted = cross_validated(x, y, folds, args.c)
     labels = y.astype(bool)
     lexical = np.array([bool(r["supported"]) for r in records])
     print(f"{len(records)} labelled sentences ({int(labels.sum())} supported) from "
