@@ -30,10 +30,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "evals"))
 
-from fit_support import (  # noqa: E402
-    EVALS, _assistant, _Set, best_threshold, cross_validated, describe, load, story_folds,
-)
 from fit import fit, predict  # noqa: E402
+from fit_support import (  # noqa: E402
+    EVALS,
+    _assistant,
+    _Set,
+    best_threshold,
+    cross_validated,
+    describe,
+    load,
+    story_folds,
+)
 
 from assistant.settings import Settings  # noqa: E402
 from assistant.support import COLUMNS, alignment  # noqa: E402
