@@ -261,11 +261,16 @@ def fit_chooser(questions: list[Question], lam: float, mean: np.ndarray, scale: 
     """The listwise chooser: weights w over the standardised columns such that, within each
     answerable question, softmax(x @ w) puts its mass on the right sentences (a conditional
     logit; L2 penalty ``lam``), so a sentence is judged against its rivals, not alone."""
-    from scipy.optimize import minimize
-
     usable = [q for q in questions if q.answerable and len(q.y) and q.y.any()]
-    xs = [(q.x - mean) / scale for q in usable]
-    ys = [q.y.astype(bool) for q in usable]
+    return conditional_logit([(q.x - mean) / scale for q in usable],
+                             [q.y.astype(bool) for q in usable], lam, scale.shape[0])
+
+
+def conditional_logit(xs: list[np.ndarray], ys: list[np.ndarray], lam: float, width: int,
+                      maxiter: int | None = None) -> np.ndarray:
+    """Weights w such that, within each group (one question's rows ``x``), softmax(x @ w) puts
+    its mass on the rows marked in ``y``; L2 penalty ``lam``."""
+    from scipy.optimize import minimize
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = lam * (w @ w), 2 * lam * w
@@ -278,7 +283,8 @@ def fit_chooser(questions: list[Question], lam: float, mean: np.ndarray, scale: 
             grad += (p @ x - (p[y] / right) @ x[y]) / len(xs)
         return total, grad
 
-    return minimize(loss, np.zeros(scale.shape[0]), jac=True, method="L-BFGS-B").x
+    return minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B",
+                    options={"maxiter": maxiter} if maxiter else None).x
 
 
 def choices(params, chooser: np.ndarray, x: np.ndarray
@@ -447,29 +453,12 @@ def cross_validate(questions: list[Question], c: float) -> list[np.ndarray]:
 def fit_interaction(questions: list[Question], lam: float) -> Interaction:
     """The question x sentence interaction: one weight per embedding dimension, fitted like the
     chooser (a conditional logit over each answerable question's candidates, L2 penalty
-    ``lam``) on the centred embeddings alone."""
-    from scipy.optimize import minimize
-
+    ``lam``) on the products of the centred embeddings, (s - mean_s) * (q - mean_q)."""
     usable = [q for q in questions if q.answerable and len(q.y) and q.y.any()]
     mean_q = np.mean([q.qv for q in usable], axis=0)
     mean_s = np.mean(np.concatenate([q.s for q in usable]), axis=0)
-    items = [(q.qv - mean_q, q.s - mean_s, q.y.astype(bool)) for q in usable]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = lam * (w @ w), 2 * lam * w
-        for qv, s, y in items:
-            z = s @ (w * qv)
-            p = np.exp(z - z.max())
-            p /= p.sum()
-            right = p[y].sum()
-            total -= np.log(right + 1e-12) / len(items)
-            g = p.copy()
-            g[y] -= p[y] / right
-            grad += qv * (s.T @ g) / len(items)
-        return total, grad
-
-    w = minimize(loss, np.zeros(len(mean_q)), jac=True, method="L-BFGS-B",
-                 options={"maxiter": 300}).x
+    w = conditional_logit([(q.s - mean_s) * (q.qv - mean_q) for q in usable],
+                          [q.y.astype(bool) for q in usable], lam, len(mean_q), maxiter=300)
     return Interaction(mean_q, mean_s, w)
 
 
