@@ -1,6 +1,7 @@
 """Fit the verifier's support judge on hand-labelled generated sentences (issue 17).
 
-    python evals/fit_support.py                  # evals/support/batch*/, writes assistant/data/support.json
+    python evals/fit_support.py                  # evals/support/batch*/ but the blind batch4b
+                                                 # (its held-out check), writes assistant/data/support.json
     python evals/fit_support.py --dry-run        # the figures only
     python evals/fit_support.py evals/support/batch1 evals/support/batch2 --held-out evals/support/batch3
 
@@ -133,13 +134,18 @@ def cross_validated(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float) -
     return predicted
 
 
+BLIND = {"batch4b"}  # labelled after the first fit: its held-out check, never fitted on
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    batches = sorted((EVALS / "support").glob("batch*"))
     parser.add_argument("folders", nargs="*", type=Path,
-                        default=sorted((EVALS / "support").glob("batch*")))
+                        default=[b for b in batches if b.name not in BLIND])
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation")
-    parser.add_argument("--held-out", nargs="*", type=Path, default=[],
+    parser.add_argument("--held-out", nargs="*", type=Path,
+                        default=[b for b in batches if b.name in BLIND],
                         help="labelled folders NOT fitted on: the fitted judge's figures on them")
     args = parser.parse_args()
     records = load(args.folders)

@@ -111,6 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--entailment", action="store_true")
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--held-out", nargs="+", default=list(HELD_OUT), metavar="BATCH",
+                        help="batches fitted on by no variant (default: the blind batch4b)")
     args = parser.parse_args()
     settings = Settings(llm="none")
     records = load(sorted((EVALS / "support").glob("batch*")))
@@ -118,7 +120,8 @@ def main() -> None:
     extra = candidates(records, settings)
     if args.entailment:
         extra["entailment"] = entailments(records, settings)
-    held = np.array([r["batch"] in HELD_OUT for r in records])
+    # the blind batch is never fitted on, whatever else is held out
+    held = np.array([r["batch"] in {*args.held_out, *HELD_OUT} for r in records])
     y = np.array([r["label"] for r in records], dtype=float)
     train = ~held
     folds = story_folds([r for r, h in zip(records, held, strict=True) if not h])
@@ -131,8 +134,14 @@ def main() -> None:
     labels = y[train].astype(bool)
     truth = y[held].astype(bool)
     print(f"{int(train.sum())} training labels ({int(labels.sum())} supported), "
-          f"{int(held.sum())} held out {HELD_OUT} ({int(truth.sum())} supported)")
-    print(f"{'added columns':48s} {'CV agr':>6s} {'FA':>3s} {'FR':>3s} | {'held':>5s} {'FA':>3s} {'FR':>3s}")
+          f"{int(held.sum())} held out {args.held_out} ({int(truth.sum())} supported)")
+    # one column group per held-out set: the blind batch's aggregates apart from the others'
+    batches = np.array([r["batch"] for r in records])[held]
+    blind = np.isin(batches, HELD_OUT)
+    groups = [g for g in (blind, ~blind) if g.any()]
+    heads = [("blind" if g is blind else "held") for g in groups]
+    print(f"{'added columns':48s} {'CV agr':>6s} {'FA':>3s} {'FR':>3s}"
+          + "".join(f" | {h:>5s} {'FA':>3s} {'FR':>3s}" for h in heads))
     for added in variants:
         x = np.column_stack([base] + [extra[k] for k in added]) if added else base
         guess = cross_validated(x[train], y[train], folds, args.c)
@@ -140,9 +149,12 @@ def main() -> None:
         t = best_threshold(predict(params, x[train]), labels)
         judged = predict(params, x[held]) >= t
         name = "+".join(added) or "(shipped: " + ",".join(COLUMNS) + ")"
-        print(f"{name[:48]:48s} {np.mean(guess == labels):6.3f} {int(np.sum(guess & ~labels)):3d} "
-              f"{int(np.sum(~guess & labels)):3d} | {np.mean(judged == truth):5.3f} "
-              f"{int(np.sum(judged & ~truth)):3d} {int(np.sum(~judged & truth)):3d}  t={t}")
+        parts = [f"{name[:48]:48s} {np.mean(guess == labels):6.3f} {int(np.sum(guess & ~labels)):3d} "
+                 f"{int(np.sum(~guess & labels)):3d}"]
+        for group in groups:
+            j, tr = judged[group], truth[group]
+            parts.append(f"{np.mean(j == tr):5.3f} {int(np.sum(j & ~tr)):3d} {int(np.sum(~j & tr)):3d}")
+        print(" | ".join(parts) + f"  t={t}")
 
 
 if __name__ == "__main__":
