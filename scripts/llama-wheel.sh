@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build llama-cpp-python's wheel once into a wheelhouse outside the venv, keyed by its version and
 # the CMake flags, so a new venv (a fresh clone, `make clean`, CI with a cached ~/.cache) installs
-# it in seconds instead of compiling llama.cpp for 7-10 minutes.
+# it in seconds instead of compiling llama.cpp for 7-10 minutes. Keyed by the CPU too (see below).
 # Usage: scripts/llama-wheel.sh PYTHON VERSION "CMAKE_ARGS"   -> prints the wheelhouse directory
 #        scripts/llama-wheel.sh --cached PYTHON VERSION "CMAKE_ARGS": the same, or exit 1 if not built
 set -euo pipefail
@@ -9,7 +9,10 @@ cached_only=false
 if [ "$1" = --cached ]; then cached_only=true; shift; fi
 python=$1 version=$2 cmake_args=$3
 root=${ASSISTANT_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/assistant-wheels}
-key=$(printf '%s|%s|%s' "$version" "$cmake_args" "$(uname -m)" | sha256sum | cut -c1-12)
+# The CPU's feature flags are part of the key: the build is for this machine's CPU (-march=native),
+# so a wheelhouse carried to another CPU builds anew instead of crashing on an illegal instruction.
+cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+key=$(printf '%s|%s|%s|%s' "$version" "$cmake_args" "$(uname -m)" "$cpu" | sha256sum | cut -c1-12)
 dir="$root/llama-cpp-python-$version-$key"
 built() { compgen -G "$dir/llama_cpp_python-$version-*.whl" >/dev/null && echo "$dir"; }
 built && exit 0

@@ -32,7 +32,9 @@ else
     printf '\033[1m==> %s\033[0m\n' "llama-cpp-python $llama_version: the cached wheel, or build it once"
     wheels=$(scripts/llama-wheel.sh "$bin/python" "$llama_version" "$llama_cmake_args")
     echo "    $wheels"
-    find_links=(--find-links "$wheels")
+    # reinstalled from the wheelhouse: a venv that has the same version built with other flags
+    # (an older Makefile's) gets this build
+    find_links=(--find-links "$wheels" --reinstall-package llama-cpp-python)
     awk -v a="$step_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "    %.1f s\n", b - a }'
 fi
 # --compile-bytecode: a cold `assistant ask` would otherwise compile llama-index, chromadb and spaCy
