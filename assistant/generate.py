@@ -89,7 +89,10 @@ def prompt(question: str, sources: list[Source], name: str = "answer") -> list[d
     for group in by_article.values():
         a = group[0].hit.article
         meta = ", ".join(x for x in (a.source, a.published.isoformat() if a.published else None) if x)
-        block = f"Article: {a.title}" + (f" ({meta})" if meta else "") + "".join(
+        # a title made from the article's first words (it had none) tells the model nothing the
+        # article does not, and costs a dozen tokens or more: the heading is then the bare word
+        title = "" if a.text.startswith(a.title.removesuffix("…")) else f": {a.title}"
+        block = f"Article{title}" + (f" ({meta})" if meta else "") + "".join(
             f"\n[{src.n}] {src.text}" for src in group)
         blocks.append(_FENCE.sub("(excerpts)", block))  # article text cannot close the fence
     system, user = load_prompt(name).split("\n---\n", 1)

@@ -48,3 +48,22 @@ def test_excerpts_of_one_article_share_one_heading_and_keep_their_numbers(seed_i
     for src in sources:
         assert f"[{src.n}] {src.text}" in user
     assert len({src.hit.article.id for src in sources}) < len(sources)  # the case this is about
+
+
+def test_a_title_made_from_the_articles_first_words_is_not_sent_again(tmp_path):
+    from assistant.articles import load_file
+    from assistant.chunking import Passage, Span
+    from assistant.retrieval import Hit
+
+    body = ("Firefighters contained a blaze near Mittagong on Tuesday after three days. "
+            "About 500 residents had left their homes, the fire service said.")
+    (tmp_path / "untitled.txt").write_text(body)  # no headline: the title is the first words
+    (tmp_path / "titled.txt").write_text("Blaze contained\n\n" + body)
+    for name, heading in (("untitled.txt", "Article\n[1]"), ("titled.txt", "Article: Blaze contained")):
+        article = load_file(tmp_path / name)[0][0]
+        start = article.text.index("About")
+        hit = Hit(Passage(article.id, 0, 0, len(article.text), article.text), article, 1.0, 0.5)
+        source = generate.Source(1, hit, (Span(start, len(article.text)),))
+        user = generate.prompt("How many left?", [source])[1]["content"]
+        assert heading in user
+        assert "Firefighters contained" not in user  # only the excerpt carries the article's words
