@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import math
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import AssistantError
@@ -253,9 +255,10 @@ class LLM:
                 _servers[key] = server
         return server.base_url, "local", s.llm_model
 
-    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
-        """Text deltas as they come; LLMError when the endpoint is down, fails or is too slow
-        (no first token within ``llm_first_token_timeout`` seconds)."""
+    @contextmanager
+    def _call(self, timeout_s: float) -> Iterator[tuple[object, str, str]]:
+        """(client, base URL, model) for one call within a free slot; every failure of the
+        endpoint comes out as an ``LLMError`` that says what happened."""
         import httpx
         import openai
 
@@ -263,33 +266,17 @@ class LLM:
         s = self.settings
         asked = time.monotonic()
         slot = _slot(base, s.llm_concurrency)
-        if not slot.acquire(timeout=s.llm_first_token_timeout):
+        if not slot.acquire(timeout=timeout_s):
             raise LLMError(f"The LLM is busy with other questions ({s.llm_concurrency} at once) "
-                           f"and had no free slot within {s.llm_first_token_timeout:g} s.")
-        # the wait for a slot counts toward the first token and the deadline
-        first = max(1.0, s.llm_first_token_timeout - (time.monotonic() - asked))
+                           f"and had no free slot within {timeout_s:g} s.")
+        # the wait for a slot counts toward the first token
+        first = max(1.0, timeout_s - (time.monotonic() - asked))
         timeout = httpx.Timeout(connect=5.0, read=first, write=10.0, pool=5.0)
         client = openai.OpenAI(base_url=base, api_key=key, timeout=timeout, max_retries=0)
-        limit = max_tokens or s.llm_max_tokens
-        deadline = asked + s.llm_deadline
-        response = None
         try:
-            response = client.chat.completions.create(
-                model=model, messages=messages, stream=True, temperature=0.0, max_tokens=limit,
-            )
-            # Bounded on our side too: an endpoint that ignores max_tokens or streams forever
-            # must not hold the answer (one streamed delta is at most one token).
-            for count, chunk in enumerate(response, start=1):
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-                if count >= limit:
-                    break
-                if time.monotonic() > deadline:
-                    raise LLMError(f"The LLM did not finish within the "
-                                   f"{self.settings.llm_deadline:g} s deadline ({base}).")
+            yield client, base, model
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            raise LLMError(f"The LLM did not answer within {self.settings.llm_first_token_timeout:g}"
-                           f" s ({base}).") from exc
+            raise LLMError(f"The LLM did not answer within {timeout_s:g} s ({base}).") from exc
         except openai.APIConnectionError as exc:
             raise LLMError(f"The LLM at {base} cannot be reached ({exc.__cause__ or exc}).") from exc
         except openai.APIStatusError as exc:
@@ -301,12 +288,54 @@ class LLM:
             raise LLMError(f"The LLM at {base} sent an unreadable reply "
                            f"({type(exc).__name__}).") from exc
         finally:
-            if response is not None:
-                response.close()
             slot.release()
+
+    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
+        """Text deltas as they come; LLMError when the endpoint is down, fails or is too slow
+        (no first token within ``llm_first_token_timeout`` seconds)."""
+        s = self.settings
+        limit = max_tokens or s.llm_max_tokens
+        deadline = time.monotonic() + s.llm_deadline
+        response = None
+        with self._call(s.llm_first_token_timeout) as (client, base, model):
+            try:
+                response = client.chat.completions.create(
+                    model=model, messages=messages, stream=True, temperature=0.0, max_tokens=limit,
+                )
+                # Bounded on our side too: an endpoint that ignores max_tokens or streams forever
+                # must not hold the answer (one streamed delta is at most one token).
+                for count, chunk in enumerate(response, start=1):
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+                    if count >= limit:
+                        break
+                    if time.monotonic() > deadline:
+                        raise LLMError(f"The LLM did not finish within the "
+                                       f"{s.llm_deadline:g} s deadline ({base}).")
+            finally:
+                if response is not None:
+                    response.close()
 
     def complete(self, messages: list[dict], max_tokens: int | None = None) -> str:
         return "".join(self.stream(messages, max_tokens))
+
+    def yes_probability(self, messages: list[dict]) -> float:
+        """The probability the model's one-word reply is "yes" rather than "no", read from the
+        log-probabilities of its first token (one token generated)."""
+        with self._call(self.settings.llm_first_token_timeout) as (client, base, model):
+            response = client.chat.completions.create(
+                model=model, messages=messages, temperature=0.0, max_tokens=1, logprobs=True,
+                top_logprobs=10)
+            content = response.choices[0].logprobs.content if response.choices[0].logprobs else None
+            if not content:
+                raise LLMError(f"The LLM at {base} gave no log-probabilities.")
+            mass = {"yes": 0.0, "no": 0.0}
+            for top in content[0].top_logprobs:
+                word = top.token.strip().lower()
+                if word in mass:
+                    mass[word] += math.exp(top.logprob)
+        total = mass["yes"] + mass["no"]
+        return mass["yes"] / total if total else 0.5
 
 
 def stop_local_servers() -> None:

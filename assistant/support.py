@@ -14,6 +14,11 @@ with the labels) and shipped as ``assistant/data/support.json``:
   recogniser finds in the claim and the source does not contain (an added or changed fact);
 - ``claim_words``: how long the claim is (log of its content words).
 
+Measured and not shipped: ``entailment`` below, the local LLM's log-odds of "yes" to "does the
+excerpt state what the sentence says?" (``prompts/entailment.txt``, the excerpt passed as data),
+as a seventh column (``evals/fit_support.py --entailment``): it keeps a few more generated
+answers at one more LLM call per sentence and a slower first token (evals/support/README.md).
+
 The verbatim check of quoted words stays apart and exactly as strict (``generate.verify``).
 """
 
@@ -30,6 +35,7 @@ from .scorer import LinearModel, _load
 from .terms import terms
 
 COLUMNS = ("covered", "own", "cosine", "new_quantity", "new_name", "claim_words")
+ENTAILMENT = "entailment"
 _QUANTITIES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _NAMES = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "LAW",
                     "WORK_OF_ART"})
@@ -114,6 +120,18 @@ def row(claim: str, sentence: str, window: str, cosine: float) -> list[float]:
         float(any(_missing(t, label, flat_window) for t, label in entities if label in _NAMES)),
         math.log1p(len(words)),
     ]
+
+
+def entailment(llm, window: str, claim: str) -> float:
+    """The LLM's log-odds that ``window`` (the source the model saw) states ``claim``; raises
+    ``LLMError`` when the LLM is down or slow."""
+    from .generate import load_prompt
+
+    system, user = load_prompt("entailment").split("\n---\n", 1)
+    p = llm.yes_probability([{"role": "system", "content": system.strip()},
+                             {"role": "user", "content": user.format(source=window, claim=claim)}])
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from functools import cache
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from fit import FOLDS, corpus_for, fit, hash_of, predict  # noqa: E402
 from assistant.evaluation import load_dataset  # noqa: E402
 from assistant.scorer import default_ranker  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.support import COLUMNS, row  # noqa: E402
+from assistant.support import COLUMNS, ENTAILMENT, row  # noqa: E402
 
 EVALS = ROOT / "evals"
 OUT = ROOT / "assistant" / "data" / "support.json"
@@ -63,16 +64,52 @@ def _assistant(dataset: str, settings: Settings):
     return corpus_for(next(iter(_questions(dataset).values())).corpus, settings).assistant
 
 
+def texts(record: dict, settings: Settings) -> tuple[str, str]:
+    """The cited source sentence and the window the model saw (headline and source), as the
+    verifier reads them."""
+    article = _assistant(record["dataset"], settings).store.article(record["article_id"])
+    sentence = " ".join(article.text[s:e] for s, e in record["cited_spans"])
+    window = article.title + "\n" + " ".join(article.text[s:e] for s, e in record["source_spans"])
+    return sentence, window
+
+
 def describe(records: list[dict], settings: Settings) -> np.ndarray:
     rows = []
     for r in records:
         assistant = _assistant(r["dataset"], settings)
-        article = assistant.store.article(r["article_id"])
-        sentence = " ".join(article.text[s:e] for s, e in r["cited_spans"])
-        window = article.title + "\n" + " ".join(article.text[s:e] for s, e in r["source_spans"])
+        sentence, window = texts(r, settings)
         vectors = assistant.embedder.embed([r["claim"], sentence])
         rows.append(row(r["claim"], sentence, window, float(vectors[1] @ vectors[0])))
     return np.array(rows)
+
+
+ENTAILMENT_CACHE = EVALS / ".cache" / "support_entailment.json"
+
+
+def entailments(records: list[dict], settings: Settings) -> np.ndarray:
+    """The local LLM's log-odds that each record's window states its claim
+    (``support.entailment``, as the verifier asks it), cached by the prompt's hash."""
+    from assistant.generate import load_prompt
+    from assistant.llm import LLM
+    from assistant.support import entailment
+
+    tag = hash_of(load_prompt("entailment"))[:12]
+    cache = json.loads(ENTAILMENT_CACHE.read_text()) if ENTAILMENT_CACHE.exists() else {}
+    llm, began, asked = None, time.monotonic(), 0
+    for r in records:
+        key = f"{tag}/{r['batch']}/{r['id']}"
+        if key not in cache:
+            llm = llm or LLM(Settings(llm="local", index_dir=EVALS / ".cache" / "entailment-llm"))
+            cache[key] = entailment(llm, texts(r, settings)[1], r["claim"])
+            asked += 1
+            if asked % 25 == 0:
+                ENTAILMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
+                ENTAILMENT_CACHE.write_text(json.dumps(cache))
+                print(f"  entailment: {asked} asked, {(time.monotonic() - began) / asked:.2f} s "
+                      "each", flush=True)
+    ENTAILMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    ENTAILMENT_CACHE.write_text(json.dumps(cache))
+    return np.array([cache[f"{tag}/{r['batch']}/{r['id']}"] for r in records])
 
 
 def ratings(records: list[dict], settings: Settings) -> np.ndarray:
@@ -134,6 +171,32 @@ def cross_validated(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float) -
     return predicted
 
 
+def fit_entailment(records: list[dict], x: np.ndarray, y: np.ndarray, folds: np.ndarray,
+                   args) -> None:
+    """The judge with one more column, the LLM's entailment, cross-validated the same way and
+    checked on the held-out labels (figures only: not shipped, see evals/support/README.md)."""
+    settings = Settings(llm="none")
+    xe = np.column_stack([x, entailments(records, settings)])
+    labels = y.astype(bool)
+    predicted = cross_validated(xe, y, folds, args.c)
+    print(f"  {'with entailment, cross-val.':30s} agreement {np.mean(predicted == labels):.3f}: accepts "
+          f"{int(np.sum(predicted & ~labels))} unsupported, "
+          f"rejects {int(np.sum(~predicted & labels))} supported")
+    params = fit([_Set(xe, y)], args.c)
+    threshold = best_threshold(predict(params, xe), labels)
+    print(f"Weights with entailment (per standard deviation), threshold {threshold}:")
+    for name, w in sorted(zip([*COLUMNS, ENTAILMENT], params[2], strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:14s} {w:+.3f}")
+    if args.held_out:
+        unseen = load(args.held_out)
+        truth = np.array([r["label"] for r in unseen], dtype=bool)
+        xu = np.column_stack([describe(unseen, settings), entailments(unseen, settings)])
+        judged = predict(params, xu) >= threshold
+        print(f"  held out, with entailment: agreement {np.mean(judged == truth):.3f}: accepts "
+              f"{int(np.sum(judged & ~truth))} unsupported, "
+              f"rejects {int(np.sum(~judged & truth))} supported")
+
+
 BLIND = {"batch4b"}  # labelled after the first fit: its held-out check, never fitted on
 
 
@@ -144,6 +207,9 @@ def main() -> None:
                         default=[b for b in batches if b.name not in BLIND])
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation")
+    parser.add_argument("--entailment", action="store_true",
+                        help="also report the judge with the local LLM's entailment column "
+                             "(one LLM call per label, cached in evals/.cache; not written)")
     parser.add_argument("--held-out", nargs="*", type=Path,
                         default=[b for b in batches if b.name in BLIND],
                         help="labelled folders NOT fitted on: the fitted judge's figures on them")
@@ -197,6 +263,8 @@ def main() -> None:
                     "agreement": round(float(np.mean(judged == truth)), 3),
                     "lexical_agreement": round(float(np.mean(lexical_unseen == truth)), 3),
                     "answering_agreement": round(float(np.mean(passed_unseen == answers_unseen)), 3)}
+    if args.entailment:
+        fit_entailment(records, x, y, folds, args)
     if args.dry_run:
         return
     data = {"features": list(COLUMNS), "mean": params[0].tolist(), "scale": params[1].tolist(),

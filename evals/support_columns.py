@@ -13,16 +13,14 @@ per-sentence output for it is printed or kept here). Candidates:
   with the cited source sentence's, read by the bundled MiniLM in context (``support.alignment``);
   ``window_recall``: the same recall against the whole source the model saw, headline included;
 - ``lemma_covered``: share of the claim's content lemmas (spaCy) among the source window's;
-- ``entailment``: the local LLM's probability of "yes" to "does the source state the claim?"
-  (``support.entailment``), the source and claim passed as data.
+- ``entailment``: the local LLM's log-odds of "yes" to "does the excerpt state what the sentence
+  says?" (``support.entailment``, ``prompts/entailment.txt``), the excerpt passed as data.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,22 +36,16 @@ from fit_support import (  # noqa: E402
     best_threshold,
     cross_validated,
     describe,
+    entailments,
     load,
     story_folds,
+    texts,
 )
 
 from assistant.settings import Settings  # noqa: E402
 from assistant.support import COLUMNS, alignment  # noqa: E402
 
-CACHE = ROOT / "evals" / ".cache" / "support_entailment.json"
 HELD_OUT = ("batch4b",)
-
-
-def _texts(record: dict, settings: Settings) -> tuple[str, str, str]:
-    article = _assistant(record["dataset"], settings).store.article(record["article_id"])
-    sentence = " ".join(article.text[s:e] for s, e in record["cited_spans"])
-    window = article.title + "\n" + " ".join(article.text[s:e] for s, e in record["source_spans"])
-    return record["claim"], sentence, window
 
 
 def lemmas(text: str) -> set[str]:
@@ -67,7 +59,7 @@ def candidates(records: list[dict], settings: Settings) -> dict[str, np.ndarray]
     out: dict[str, list[float]] = {k: [] for k in
                                    ("token_recall", "token_precision", "window_recall", "lemma_covered")}
     for r in records:
-        claim, sentence, window = _texts(r, settings)
+        claim, (sentence, window) = r["claim"], texts(r, settings)
         claim_states, window_states = embedder.token_states([claim, window])
         at = window.find(sentence)
         if at < 0:
@@ -81,30 +73,6 @@ def candidates(records: list[dict], settings: Settings) -> dict[str, np.ndarray]
         words = lemmas(claim)
         out["lemma_covered"].append(len(words & lemmas(window)) / len(words) if words else 0.0)
     return {k: np.array(v) for k, v in out.items()}
-
-
-def entailments(records: list[dict], settings: Settings) -> np.ndarray:
-    from assistant.llm import LLM
-    from assistant.support import entailment
-
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-    llm = LLM(Settings(llm="local", index_dir="/tmp/support-columns-llm"))
-    spent = []
-    for n, r in enumerate(records):
-        key = f"{r['batch']}/{r['id']}"
-        if key not in cache:
-            claim, sentence, window = _texts(r, settings)
-            began = time.monotonic()
-            cache[key] = entailment(llm, window, claim)
-            spent.append(time.monotonic() - began)
-            if n % 20 == 0:
-                CACHE.write_text(json.dumps(cache))
-                print(f"  entailment {n}/{len(records)}: {np.mean(spent):.2f} s a sentence", flush=True)
-    CACHE.write_text(json.dumps(cache))
-    if spent:
-        print(f"entailment: {len(spent)} sentences asked, {np.mean(spent):.2f} s each "
-              f"(median {np.median(spent):.2f})")
-    return np.array([cache[f"{r['batch']}/{r['id']}"] for r in records])
 
 
 def main() -> None:

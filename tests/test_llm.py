@@ -262,3 +262,18 @@ def test_a_failed_or_killed_background_build_is_said_with_its_log(seed_index, tm
     assert answer.mode == "extractive" and answer.citations
     assert "build of llama-cpp-python" in answer.notice and "failed" in answer.notice
     assert str(tmp_path / "llama-build.log") in answer.notice and "make setup" in answer.notice
+
+
+EXCERPT = ("Campbell, who was speaking during a discussion with Stephen Orlins, said Beijing had "
+           "decided “to provide the necessary wherewithal in terms of machine tools … to basically "
+           "allow Russia to retool”.")
+
+
+def test_the_default_model_tells_a_claim_its_excerpt_states_from_one_it_does_not(seed_index):
+    from assistant.llm import LLM
+    from assistant.support import entailment
+
+    llm = LLM(Settings(index_dir=seed_index, llm="local"))
+    stated = entailment(llm, EXCERPT, "Campbell said Beijing was providing machine tools to Russia.")
+    changed = entailment(llm, EXCERPT, "Stephen Orlins said Beijing was providing fighter jets to Russia.")
+    assert stated > 0 > changed  # log-odds: "yes" to the first, "no" to the second
