@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import generate, llm  # noqa: E402
+from assistant.chat import Turn  # noqa: E402
 from assistant.evaluation import load_dataset, open_corpus  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -44,8 +45,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=ROOT / "evals" / "lee_dev.jsonl")
     parser.add_argument("--n", type=int, default=40, help="answered questions to time")
+    parser.add_argument("--follow-ups", action="store_true",
+                        help="time the follow-ups (questions with a history) instead, as in a chat: "
+                             "the previous question is asked first, then the follow-up, whose LLM "
+                             "rewrite (condense) counts toward its first token")
     args = parser.parse_args()
     items = load_dataset(args.dataset)
+    if args.follow_ups:
+        items = [item for item in items if item.history]
     assistant = open_corpus(items[0].corpus, Settings(llm="local"), CACHE).assistant
     seen: list[list[dict]] = []
     build = generate.prompt
@@ -59,8 +66,11 @@ def main() -> None:
     for item in items:
         if len(first) == args.n + 1:
             break
+        history = [Turn(t.question, t.answer) for t in item.history] if args.follow_ups else []
+        if history:  # the chat's previous turn, answered by the model: what the server holds
+            assistant.ask(history[-1].question)
         seen.clear()
-        answer = assistant.ask(item.question)
+        answer = assistant.ask(item.question, history=history)
         if not seen or "first_token_ms" not in answer.timings:
             continue  # refused before the model, or the model failed
         first.append(answer.timings["first_token_ms"] / 1000)
@@ -69,7 +79,8 @@ def main() -> None:
         asked.append(tokens(base, seen[0][1]["content"]))
     first, asked = first[1:], asked[1:]  # the first question also read the system prompt
     print(json.dumps({
-        "dataset": args.dataset.name, "questions": len(first), "model": assistant.settings.llm_model,
+        "dataset": args.dataset.name, "follow_ups": args.follow_ups, "questions": len(first),
+        "model": assistant.settings.llm_model,
         "first_token_s": {"p50": round(statistics.median(first), 2),
                           "p95": round(statistics.quantiles(first, n=20)[18], 2)},
         "prompt_tokens": {"system_cached": system[0],
