@@ -171,6 +171,16 @@ def cross_validated(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float) -
     return predicted
 
 
+def fit_judge(x: np.ndarray, y: np.ndarray, names: list[str], c: float, title: str) -> tuple:
+    """The judge fitted on all of ``x`` and its least-cost threshold; prints the weights."""
+    params = fit([_Set(x, y)], c)
+    threshold = best_threshold(predict(params, x), y.astype(bool))
+    print(f"{title} (per standard deviation), threshold {threshold}:")
+    for name, w in sorted(zip(names, params[2], strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:14s} {w:+.3f}")
+    return params, threshold
+
+
 def fit_entailment(records: list[dict], x: np.ndarray, y: np.ndarray, folds: np.ndarray,
                    args) -> None:
     """The judge with one more column, the LLM's entailment, cross-validated the same way and
@@ -182,11 +192,7 @@ def fit_entailment(records: list[dict], x: np.ndarray, y: np.ndarray, folds: np.
     print(f"  {'with entailment, cross-val.':30s} agreement {np.mean(predicted == labels):.3f}: accepts "
           f"{int(np.sum(predicted & ~labels))} unsupported, "
           f"rejects {int(np.sum(~predicted & labels))} supported")
-    params = fit([_Set(xe, y)], args.c)
-    threshold = best_threshold(predict(params, xe), labels)
-    print(f"Weights with entailment (per standard deviation), threshold {threshold}:")
-    for name, w in sorted(zip([*COLUMNS, ENTAILMENT], params[2], strict=True), key=lambda p: -abs(p[1])):
-        print(f"  {name:14s} {w:+.3f}")
+    params, threshold = fit_judge(xe, y, [*COLUMNS, ENTAILMENT], args.c, "Weights with entailment")
     if args.held_out:
         unseen = load(args.held_out)
         truth = np.array([r["label"] for r in unseen], dtype=bool)
@@ -239,11 +245,7 @@ def main() -> None:
     print(f"  {'answering, cross-validated':30s} agreement {np.mean(passed == answers):.3f} "
           f"(accepting every source: {np.mean(answers):.3f}): accepts {int(np.sum(passed & ~answers))} "
           f"that do not answer, rejects {int(np.sum(~passed & answers))} that do; threshold {answering}")
-    params = fit([_Set(x, y)], args.c)
-    threshold = best_threshold(predict(params, x), labels)
-    print(f"Weights (per standard deviation), threshold {threshold}:")
-    for name, w in sorted(zip(COLUMNS, params[2], strict=True), key=lambda p: -abs(p[1])):
-        print(f"  {name:14s} {w:+.3f}")
+    params, threshold = fit_judge(x, y, list(COLUMNS), args.c, "Weights")
     held_out = {}
     if args.held_out:
         unseen = load(args.held_out)
