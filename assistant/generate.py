@@ -37,6 +37,12 @@ def load_prompt(name: str) -> str:
     return resources.files("assistant").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
 
 
+def prompt_parts(name: str) -> tuple[str, str]:
+    """The (system, user) templates of prompts/<name>.txt."""
+    system, user = load_prompt(name).split("\n---\n", 1)
+    return system, user
+
+
 @dataclass(frozen=True)
 class Source:
     """One numbered piece of context the model saw: a few sentences of one passage."""
@@ -95,7 +101,7 @@ def prompt(question: str, sources: list[Source], name: str = "answer") -> list[d
         block = f"Article{title}" + (f" ({meta})" if meta else "") + "".join(
             f"\n[{src.n}] {src.text}" for src in group)
         blocks.append(_FENCE.sub("(excerpts)", block))  # article text cannot close the fence
-    system, user = load_prompt(name).split("\n---\n", 1)
+    system, user = prompt_parts(name)
     return [{"role": "system", "content": system.format(refusal=REFUSAL).strip()},
             {"role": "user", "content": user.format(sources="\n\n".join(blocks), question=question)}]
 

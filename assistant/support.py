@@ -125,9 +125,9 @@ def row(claim: str, sentence: str, window: str, cosine: float) -> list[float]:
 def entailment(llm, window: str, claim: str) -> float:
     """The LLM's log-odds that ``window`` (the source the model saw) states ``claim``; raises
     ``LLMError`` when the LLM is down or slow."""
-    from .generate import load_prompt
+    from .generate import prompt_parts
 
-    system, user = load_prompt("entailment").split("\n---\n", 1)
+    system, user = prompt_parts("entailment")
     p = llm.yes_probability([{"role": "system", "content": system.strip()},
                              {"role": "user", "content": user.format(source=window, claim=claim)}])
     p = min(max(p, 1e-4), 1 - 1e-4)

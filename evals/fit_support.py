@@ -95,6 +95,7 @@ def entailments(records: list[dict], settings: Settings) -> np.ndarray:
 
     tag = hash_of(load_prompt("entailment"))[:12]
     cache = json.loads(ENTAILMENT_CACHE.read_text()) if ENTAILMENT_CACHE.exists() else {}
+    ENTAILMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
     llm, began, asked = None, time.monotonic(), 0
     for r in records:
         key = f"{tag}/{r['batch']}/{r['id']}"
@@ -103,11 +104,9 @@ def entailments(records: list[dict], settings: Settings) -> np.ndarray:
             cache[key] = entailment(llm, texts(r, settings)[1], r["claim"])
             asked += 1
             if asked % 25 == 0:
-                ENTAILMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
                 ENTAILMENT_CACHE.write_text(json.dumps(cache))
                 print(f"  entailment: {asked} asked, {(time.monotonic() - began) / asked:.2f} s "
                       "each", flush=True)
-    ENTAILMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
     ENTAILMENT_CACHE.write_text(json.dumps(cache))
     return np.array([cache[f"{tag}/{r['batch']}/{r['id']}"] for r in records])
 

@@ -1,7 +1,7 @@
 """Candidate columns for the support judge, measured before one is shipped (issue 17).
 
     python evals/support_columns.py                  # token alignment, lemma coverage
-    python evals/support_columns.py --entailment     # and the local LLM's P(yes) (slow: cached)
+    python evals/support_columns.py --entailment     # and the local LLM's log-odds of yes (slow: cached)
 
 For every labelled sentence (``evals/support/batch*``) the shipped columns (``support.row``) and
 the candidates below are computed once; each variant (the shipped columns plus some candidates)
