@@ -17,77 +17,133 @@ if TYPE_CHECKING:
     from .contracts import Answer
     from .core import Assistant
 
-_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
-_OPENERS = frozenset("""
-what who whom whose when where why how which did does do is are was were has have had can could
-will would should the a an his her their its in on at as and but or if then so this that these
-those there it he she they after before last still
-""".split())
-_SUBJECT = re.compile(r"\b(he|she)\b", re.IGNORECASE)
-_OBJECT = re.compile(r"\b(him|her)\b(?!\s+(?:own|\w+s)\b)", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"\b(his|her)\b", re.IGNORECASE)
-_OTHER = re.compile(r"\b(they|them|their|it|its|that|this|those|these|there)\b", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Turn:
     question: str
     answer: str
 
 
-def _names(text: str) -> list[str]:
-    found = []
-    for match in _NAME.finditer(text):
-        words = match.group().split()
-        while words and words[0].lower() in _OPENERS:
-            words = words[1:]
-        name = " ".join(words).rstrip("’'s").strip()
-        if name and name not in found:
-            found.append(name)
-    # full names before single words ("Wang Yi" before "Chinese")
-    return sorted(found, key=lambda n: len(n.split()) < 2)
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "attr"})
+_MODIFIER_DEPS = frozenset({"det", "advmod", "amod", "compound", "nummod"})
+_NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORDINAL"})
+_SHORT_ANSWER = 6  # words: an answer this short is the thing itself ("Tevake", "church officials")
+
+
+def _morph(token, key: str) -> list[str]:
+    return token.morph.get(key)
+
+
+def _third_person(token) -> bool:
+    return "Prs" in _morph(token, "PronType") and "3" in _morph(token, "Person")
+
+
+def _pointer(token) -> bool:
+    """"that figure", "there", "then", or a bare "that" standing as the subject."""
+    return "Dem" in _morph(token, "PronType") or (
+        token.pos_ in ("DET", "SCONJ") and token.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj"))
+
+
+@dataclass(frozen=True)
+class _Referent:
+    text: str
+    person: bool | None  # True: a person by name; False: a thing; None: cannot tell (a group)
+    asked: bool = False  # the answer to the last question: "it" and "they" point only to that
+
+
+def _referents(turn: Turn) -> list[_Referent]:
+    """What a pronoun in the next question can point to, most likely first: the thing the last
+    question was about (its answer when it asked for its subject: "Which boat ...?" "Tevake"),
+    then the people its answer and question name."""
+    from .language import parse
+
+    question, answer = parse(turn.question), parse(turn.answer.strip().rstrip("."))
+    wh = next((t for t in question if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
+    chain, asked = [], wh
+    if wh is not None and wh.tag_ == "WDT" and wh.dep_ != "det":  # misparsed "Which Lord Mayor"
+        asked = next((c.root for c in question.noun_chunks if c.start == wh.i + 1), wh)
+    while asked is not None and asked.dep_ in _MODIFIER_DEPS and asked.head is not asked:
+        chain.append(asked)
+        asked = asked.head  # "How many Queensland firefighters" -> firefighters
+    found: list[_Referent] = []
+    if asked is not None and asked.dep_ in _SUBJECT_DEPS:  # the answer is what it was about
+        labels = {e.label_ for e in answer.ents}
+        if labels and labels <= _NUMERIC:  # "Up to 300": the 300 Woomera detainees
+            words = [t.text for t in asked.subtree if t.i <= asked.i and t not in chain]
+            found.append(_Referent(" ".join(words), False, asked=True))
+        elif 0 < len(answer.text.split()) <= _SHORT_ANSWER:
+            # "Defence Minister Robert Hill" is a person, "ASIC" is not, "Tevake" may be
+            found.append(_Referent(answer.text, "PERSON" in labels if labels else None, asked=True))
+    else:  # "Who did Lammy meet?": Lammy is what it was about
+        subject = next((t for t in question if t.dep_ in ("nsubj", "nsubjpass")
+                        and t.head.dep_ == "ROOT" and t.pos_ == "PROPN"), None)
+        if subject is not None:
+            span = question[subject.left_edge.i:subject.i + 1]
+            found.append(_Referent(span.text, any(e.label_ == "PERSON" for e in span.ents) or None))
+    for doc in (answer, question):
+        found += [_Referent(e.text, True) for e in doc.ents if e.label_ == "PERSON"]
+    unique: list[_Referent] = []
+    for ref in found:
+        if not any(ref.text in seen.text or seen.text in ref.text for seen in unique):
+            unique.append(ref)
+    return unique
 
 
 def condense_fallback(question: str, history: Sequence[Turn]) -> str:
-    """The question made standalone from the last turn, or unchanged when it needs no context."""
+    """The question made standalone from the last turn, or unchanged when it needs no context.
+
+    Pronouns are found by spaCy's tags and entities: "he"/"she" take what the last turn was about
+    when that can be a person, else a person it named; "him"/"her" the next one; "it"/"they"
+    only the thing the last question asked for; a possessive is resolved only when nothing else
+    was. A pronoun with nothing to take, or a "that"/"there", gets the last question added as
+    context. A question that names a person before its "he" keeps it for that person."""
+    from .language import parse
+
     question = question.strip()
     if not history:
         return question
-    last = history[-1]
-    asked, answered = _names(last.question), _names(last.answer)
-    if not (_SUBJECT.search(question) or _OBJECT.search(question) or _POSSESSIVE.search(question)
-            or _OTHER.search(question)):
+    doc = parse(question)
+    pronouns = [t for t in doc if _third_person(t)]
+    pointers = [t for t in doc if _pointer(t)]
+    if not pronouns and not pointers:
         return question
-    used: list[str] = []
-    # "Who met Lammy?" / "Which company ...?" asked for someone: the answer names them.
-    # "Who did Lammy meet?" asked about Lammy's doings: Lammy stays the subject.
-    entity_subject = bool(re.match(r"\s*(?:who|which\s+[\w’'-]+(?:\s+[\w’'-]+)?)\b(?!\s+(?:did|does|do|"
-                                   r"will|would|can|could|should)\b)", last.question, re.IGNORECASE))
-    ordered = answered + asked if entity_subject else asked + answered
-    subject = ordered[0] if ordered else None
-    short = last.answer.strip().rstrip(".")
-    if entity_subject and 0 < len(short.split()) <= 5:
-        subject = short  # "Two Chinese firms."
-    if entity_subject and subject and not (_SUBJECT.search(question) or _OBJECT.search(question)):
-        # "Where was its pipeline?" after "Which company ...?": it is that company
-        question = re.sub(r"\b(?:its|their)\b", f"{subject}’s", question, count=1, flags=re.I)
-        question = re.sub(r"\b(?:it|they|them)\b", subject, question, count=1, flags=re.I)
-        if subject in question:
-            return question
-    if subject and _SUBJECT.search(question):
-        question = _SUBJECT.sub(subject, question, count=1)
-        used.append(subject)
-    if _OBJECT.search(question):
-        other = next((n for n in answered + asked if n not in used), None)
-        if other:
-            question = _OBJECT.sub(other, question, count=1)
-            used.append(other)
-    if subject and not used and _POSSESSIVE.search(question):
-        question = _POSSESSIVE.sub(f"{subject}’s", question, count=1)
-        used.append(subject)
-    if _OTHER.search(question) or not used:
-        question = f"{question} ({last.question.strip()})"
-    return question
+    named = [e.start for e in doc.ents if e.label_ == "PERSON"]
+    # "... the role Lockett might play if he came back": he is Lockett
+    pronouns = [t for t in pronouns if not (_personal(t) and any(at < t.i for at in named))]
+    referents = _referents(history[-1])
+    used: list[_Referent] = []
+    replaced: dict[int, str] = {}
+    unresolved = 0
+    for token in [t for t in pronouns if not _possessive(t)] + [t for t in pronouns if _possessive(t)]:
+        if _possessive(token) and replaced:  # "What is Julia Ham going to spend her money on?"
+            continue
+        fits = [r for r in referents if _fits(token, r)]
+        if "Acc" in _morph(token, "Case"):  # "What did he urge him to do?": someone else
+            fits = [r for r in fits if r not in used]
+        if not fits:
+            unresolved += 1
+            continue
+        used.append(fits[0])
+        replaced[token.i] = f"{fits[0].text}’s" if _possessive(token) else fits[0].text
+    text = "".join(replaced.get(t.i, t.text) + t.whitespace_ for t in doc).strip()
+    if pointers or unresolved or not replaced:
+        text = f"{text} ({history[-1].question.strip()})"
+    return text
+
+
+def _fits(pronoun, referent: _Referent) -> bool:
+    """"he"/"she" a person; "it" and "they" the thing the last question asked for ("How did China
+    respond to it?" is not about the last question's subject)."""
+    if _personal(pronoun):
+        return referent.person is not False
+    return referent.asked and referent.person is not True
+
+
+def _personal(token) -> bool:
+    return bool(set(_morph(token, "Gender")) & {"Masc", "Fem"})
+
+
+def _possessive(token) -> bool:
+    return "Yes" in _morph(token, "Poss")
 
 
 @dataclass

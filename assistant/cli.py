@@ -219,6 +219,8 @@ def eval_command(
     compare: Annotated[tuple[Path, Path] | None, typer.Option(
         help="Compare two reports (report.json or their folders): A B.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    tag: Annotated[str | None, typer.Option(
+        help="Only the questions with this tag (e.g. follow-up).")] = None,
 ) -> None:
     """Run a dataset through the assistant (and the baselines); write report.json/.md/.png."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -245,7 +247,8 @@ def eval_command(
         if dataset is None:
             raise AssistantError("Give a dataset (e.g. evals/seed_articles.jsonl) or --compare A B.")
         settings = _settings(llm=llm)
-        target = out_dir or Path("evals/runs") / f"{dataset.stem}-{settings.llm}"
+        target = out_dir or Path("evals/runs") / "-".join(
+            [dataset.stem, *([tag] if tag else []), settings.llm])
         with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
                       transient=True) as bar:
@@ -255,7 +258,7 @@ def eval_command(
                 bar.update(task, completed=done, total=total, description=current)
 
             report = evaluation.evaluate(dataset, settings, cache, baseline=baseline,
-                                         progress=progress)
+                                         progress=progress, tag=tag)
         evaluation.write(report, target)
     except AssistantError as exc:
         _fail(exc)

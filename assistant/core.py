@@ -343,8 +343,9 @@ class Assistant:
 
     def _condense(self, question: str, history: Sequence[Turn], use_llm: bool
                   ) -> tuple[str, str | None]:
-        """A follow-up made standalone: by the LLM when one is on, else by rule."""
-        if use_llm:
+        """A follow-up made standalone: by rule, or by the LLM when one is on and
+        ``settings.condense`` asks for it."""
+        if use_llm and self.settings.condense == "llm":
             try:
                 return generate.condense(self.llm, question, list(history)), None
             except LLMError as exc:

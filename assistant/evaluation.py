@@ -581,9 +581,14 @@ def open_corpus(name: str, settings: Settings, cache: Path) -> Corpus:
 
 
 def evaluate(dataset: Path, settings: Settings, cache: Path, baseline: bool = False,
-             progress: Progress | None = None) -> Report:
-    """Answer every question of ``dataset`` on its own cached index and score the answers."""
+             progress: Progress | None = None, tag: str | None = None) -> Report:
+    """Answer every question of ``dataset`` (those with ``tag`` only, when given) on its own
+    cached index and score the answers."""
     items = load_dataset(dataset)
+    if tag is not None:
+        items = [item for item in items if tag in item.tags]
+        if not items:
+            raise AssistantError(f"{dataset}: no question is tagged {tag!r}.")
     corpus = open_corpus(items[0].corpus, settings, cache)
     assistant, group_of = corpus.assistant, corpus.group_of
     settings = assistant.settings

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="Questions whose retrieval and scoring (CPU work) run at once; an answer "
                     "waiting on the LLM does not hold one.")
     llm_ctx: int = Field(default=4096, ge=512)
+    condense: Literal["rule", "llm"] = Field(
+        default="rule",
+        description="How a follow-up is made standalone: by rule from spaCy's parse (no wait), or "
+                    "by the LLM when one is on (one more call, which also evicts the answer "
+                    "prompt's cached system prompt: about 3 s more to the first token).")
     llm_passages: int = Field(default=2, ge=1, le=10,
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
     answer_prompt: str = Field(

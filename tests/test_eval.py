@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Settings
+from assistant.errors import AssistantError
 from assistant.evaluation import EvalError, evaluate, load_dataset, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +117,11 @@ def test_unsupported_shown_counts_what_the_reader_sees_marked_or_removed():
     assert marked["unsupported_sentences"] == removed["unsupported_sentences"] == 0.5
     assert marked["unsupported_shown"] == 0.5
     assert removed["unsupported_shown"] == 0.0
+
+
+def test_a_tag_narrows_the_run_to_its_questions(tmp_path):
+    tagged = [item.id for item in load_dataset(SEED_DATASET) if "follow-up" in item.tags]
+    report = evaluate(SEED_DATASET, Settings(llm="none"), tmp_path, tag="follow-up")
+    assert [row["id"] for row in report.systems["ours"]["rows"]] == tagged
+    with pytest.raises(AssistantError, match="no question is tagged 'no-such-tag'"):
+        evaluate(SEED_DATASET, Settings(llm="none"), tmp_path, tag="no-such-tag")

@@ -90,11 +90,20 @@ def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index):
     assert "did not answer within" in answer.notice
 
 
-def test_follow_up_is_rewritten_by_the_llm_and_shown(seed_index, smol_server):
-    chat = _generated(seed_index, smol_server).chat()
+def test_follow_up_is_rewritten_by_the_llm_when_asked_and_shown(seed_index, smol_server):
+    chat = _generated(seed_index, smol_server, condense="llm").chat()
     chat.ask("What did Campbell warn?")
     answer = chat.ask("Who was he speaking with?")
     assert answer.condensed_question and answer.condensed_question != "Who was he speaking with?"
+
+
+def test_by_default_a_follow_up_is_rewritten_by_rule_even_with_an_llm(seed_index, smol_server):
+    chat = _generated(seed_index, smol_server).chat()
+    chat.ask("What did Campbell warn?")
+    answer = chat.ask("Who was he speaking with?")
+    assert answer.condensed_question == "Who was Campbell speaking with?"
+    assert answer.mode in ("generated", "extractive") and "Orlins" in " ".join(
+        c.quote for c in answer.citations)
 
 
 def test_sessions_do_not_share_history_and_numbers_stay_stable(seed_index):

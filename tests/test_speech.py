@@ -194,6 +194,24 @@ def test_follow_ups_become_standalone():
     assert condense_fallback("What did Campbell warn?", history) == "What did Campbell warn?"
 
 
+def test_follow_ups_take_the_thing_asked_for_and_keep_context_when_unsure():
+    # a count answers "how many": "they" are the things counted
+    history = [Turn("How many nurses were suspended by the hospital?", "Six")]
+    assert condense_fallback("Where were they moved?", history) == "Where were nurses moved?"
+    # "it" is what the answer named, not the last question's subject
+    history = [Turn("What did the council accuse the mayor of?", "Misusing public funds.")]
+    assert condense_fallback("How did he respond to it?", history).endswith(
+        "(What did the council accuse the mayor of?)")
+    # an organisation is no "he": the person the question named is
+    history = [Turn("Which regulator sued Martin Kerr?", "ASIC")]
+    assert condense_fallback("What does he say the regulator withheld?", history) == \
+        "What does Martin Kerr say the regulator withheld?"
+    # a name before the pronoun keeps it
+    history = [Turn("Which club official said Peter Dunn would be welcome?", "Sarah Mills")]
+    assert "Sarah Mills" not in condense_fallback(
+        "What role might Dunn play if he came back?", history)
+
+
 @pytest.fixture(scope="module")
 def two_campbells(tmp_path_factory):
     """The seed articles (Kurt Campbell, US deputy secretary of state) beside a fashion story in
