@@ -24,7 +24,7 @@ from .errors import AssistantError
 from .language import QuestionLanguage, analyse_question
 from .llm import LLM, LLMError
 from .retrieval import Filters, Hit, Retriever
-from .scorer import Scorer, default_ranker, default_scorer
+from .scorer import Scorer, default_ask_threshold, default_ranker, default_scorer
 from .settings import Settings
 from .store import Store
 from .support import SupportJudge, default_judge
@@ -238,7 +238,7 @@ class Assistant:
         timings = {"retrieve_ms": round((retrieved - started) * 1000, 1)}
         text, citations = compose(chosen) if chosen else (REFUSAL, [])
         draft = _Draft(text, citations, refused=not chosen)
-        if chosen and generating:
+        if generating and (chosen or self._worth_asking(pool)):
             draft = yield from self._generate(reading, pool, draft, timings, started)
         answer = self._finish(question, reading, draft, passages, timings, started, retrieved)
         yield Event("answer", answer=answer)
@@ -256,6 +256,15 @@ class Assistant:
             reading.notices.append(ambiguous)
         return pool, choose(pool, self.settings.max_quotes, self.scorer.threshold,
                             self.scorer.second)
+
+    def _worth_asking(self, pool: list[ScoredSentence]) -> bool:
+        """Whether the model writes although the quotes would refuse: a sentence of the pool
+        scores at least the ask threshold (fitted by ``evals/fit_ask.py``). What the model then
+        writes must pass the verifier like any answer; if nothing stands, the refusal stays."""
+        threshold = self.settings.llm_ask_threshold
+        if threshold is None:
+            threshold = default_ask_threshold()
+        return bool(pool) and max(c.score for c in pool) >= threshold
 
     def _generate(self, reading: Reading, pool: list[ScoredSentence], draft: _Draft,
                   timings: dict, started: float) -> Iterator[Event]:
@@ -280,8 +289,9 @@ class Assistant:
         checks, support = generate.verify(generated, sources, self.settings.support_threshold,
                                           self.judge, self.embedder.embed, generate.ratings(pool))
         if not any(c.supported for c in checks):  # nothing it said is in the sources
-            reading.notices.append("The generated answer was not supported by the articles; "
-                                   "showing the quoted sentences.")
+            if not draft.refused:
+                reading.notices.append("The generated answer was not supported by the articles; "
+                                       "showing the quoted sentences.")
             return replace(draft, checks=checks)
         return _Draft(generate.render(checks, self.settings.unsupported == "remove"),
                       generate.citations_for(support), refused=False, mode="generated",
@@ -333,10 +343,11 @@ class Assistant:
                                      reading.language)
         return newest_first(hits) if reading.scope.latest else hits
 
-    def sentences(self, question: str, k: int | None = None) -> list[ScoredSentence]:
+    def sentences(self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+                  ) -> list[ScoredSentence]:
         """Every sentence of the retrieved passages with the fitted probability that it answers
         the question, best first (what the answer and the LLM's context are chosen from)."""
-        reading = self.read(question)
+        reading = self.read(question, history)
         return score_sentences(reading.question, reading.language, self.passages(reading, k),
                                self.embedder, self.store, self.scorer,
                                self.retriever.idf(reading.question.key_terms))

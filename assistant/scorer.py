@@ -181,12 +181,19 @@ class Scorer:
                                          "scorer.json (confidence)") if confidence else None)
 
 
-def _load(name: str) -> dict:
+def _load(name: str, script: str = "evals/fit.py") -> dict:
     try:
         text = resources.files("assistant").joinpath("data", name).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise AssistantError(f"No fitted weights ({name}); run `python evals/fit.py`.") from exc
+        raise AssistantError(f"No fitted weights ({name}); run `python {script}`.") from exc
     return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def default_ask_threshold() -> float:
+    """The score a sentence needs for the model to write when the quotes would refuse
+    (``assistant/data/ask.json``, fitted by ``evals/fit_ask.py``)."""
+    return float(_load("ask.json", "evals/fit_ask.py")["threshold"])
 
 
 @lru_cache(maxsize=1)

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
                     "prompt's cached system prompt: about 3 s more to the first token).")
     llm_passages: int = Field(default=2, ge=1, le=10,
                               description="Passages (trimmed to the sentences that matter) shown to the LLM.")
+    llm_ask_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="With an LLM: the model also writes when the quotes would refuse, if a "
+                    "sentence scores at least this (what it writes is verified as always; if "
+                    "nothing stands, the refusal stays). Default: the fitted value "
+                    "(assistant/data/ask.json); 1: only when the quotes answer.")
     answer_prompt: str = Field(
         default="answer", pattern=r"^[a-z0-9_]+$",
         description="The answer prompt: prompts/<name>.txt (system, a line '---', then user).")

@@ -90,6 +90,29 @@ def test_an_endpoint_that_is_down_or_too_slow_falls_back(seed_index):
     assert "did not answer within" in answer.notice
 
 
+def test_below_the_refusal_threshold_the_model_writes_only_from_the_ask_threshold(seed_index,
+                                                                                   smol_server):
+    question = "What did Lavrov say about Taiwan?"  # the quotes refuse: Lavrov says nothing on it
+    quotes = Assistant(Settings(index_dir=seed_index, llm="none"))
+    assert quotes.ask(question).refused
+    top = max(c.score for c in quotes.sentences(question))
+    assert 0 < top < quotes.scorer.threshold
+    above = _generated(seed_index, smol_server, llm_ask_threshold=top + 0.01).ask(question)
+    assert above.refused and "first_token_ms" not in above.timings  # the model was not asked
+    asked = _generated(seed_index, smol_server, llm_ask_threshold=top).ask(question)
+    assert "first_token_ms" in asked.timings  # it was, and what it wrote went to the verifier:
+    assert asked.refused or (asked.mode == "generated" and asked.citations
+                             and all(s.supported for s in asked.sentences if s.citations))
+
+
+def test_the_shipped_ask_threshold_lies_between_the_verifier_and_the_refusal():
+    from assistant.scorer import default_ask_threshold, default_scorer
+    from assistant.support import default_judge
+    # below the verifier's answering threshold nothing the model writes could stand; at the
+    # refusal threshold the quotes answer anyway
+    assert default_judge().answering <= default_ask_threshold() <= default_scorer().threshold
+
+
 def test_follow_up_is_rewritten_by_the_llm_when_asked_and_shown(seed_index, smol_server):
     chat = _generated(seed_index, smol_server, condense="llm").chat()
     chat.ask("What did Campbell warn?")
