@@ -289,9 +289,8 @@ class Assistant:
         checks, support = generate.verify(generated, sources, self.settings.support_threshold,
                                           self.judge, self.embedder.embed, generate.ratings(pool))
         if not any(c.supported for c in checks):  # nothing it said is in the sources
-            if not draft.refused:
-                reading.notices.append("The generated answer was not supported by the articles; "
-                                       "showing the quoted sentences.")
+            reading.notices.append("The generated answer was not supported by the articles; " + (
+                "so there is no answer." if draft.refused else "showing the quoted sentences."))
             return replace(draft, checks=checks)
         return _Draft(generate.render(checks, self.settings.unsupported == "remove"),
                       generate.citations_for(support), refused=False, mode="generated",

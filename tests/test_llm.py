@@ -103,6 +103,8 @@ def test_below_the_refusal_threshold_the_model_writes_only_from_the_ask_threshol
     assert "first_token_ms" in asked.timings  # it was, and what it wrote went to the verifier:
     assert asked.refused or (asked.mode == "generated" and asked.citations
                              and all(s.supported for s in asked.sentences if s.citations))
+    if asked.refused and asked.sentences:  # the reader saw it stream: the note says why it went
+        assert "not supported by the articles; so there is no answer" in asked.notice
 
 
 def test_the_shipped_ask_threshold_lies_between_the_verifier_and_the_refusal():
