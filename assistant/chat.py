@@ -25,7 +25,6 @@ class Turn:
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "attr"})
 _MODIFIER_DEPS = frozenset({"det", "advmod", "amod", "compound", "nummod"})
-_NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORDINAL"})
 _SHORT_ANSWER = 6  # words: an answer this short is the thing itself ("Tevake", "church officials")
 
 
@@ -54,7 +53,7 @@ def _referents(turn: Turn) -> list[_Referent]:
     """What a pronoun in the next question can point to, most likely first: the thing the last
     question was about (its answer when it asked for its subject: "Which boat ...?" "Tevake"),
     then the people its answer and question name."""
-    from .language import parse
+    from .language import NUMERIC_LABELS, parse
 
     question, answer = parse(turn.question), parse(turn.answer.strip().rstrip("."))
     wh = next((t for t in question if t.tag_ in ("WP", "WDT", "WRB", "WP$")), None)
@@ -67,7 +66,7 @@ def _referents(turn: Turn) -> list[_Referent]:
     found: list[_Referent] = []
     if asked is not None and asked.dep_ in _SUBJECT_DEPS:  # the answer is what it was about
         labels = {e.label_ for e in answer.ents}
-        if labels and labels <= _NUMERIC:  # "Up to 300": the 300 Woomera detainees
+        if labels and labels <= NUMERIC_LABELS:  # "Up to 300": the 300 Woomera detainees
             words = [t.text for t in asked.subtree if t.i <= asked.i and t not in chain]
             found.append(_Referent(" ".join(words), False, asked=True))
         elif 0 < len(answer.text.split()) <= _SHORT_ANSWER:
@@ -113,7 +112,7 @@ def condense_fallback(question: str, history: Sequence[Turn]) -> str:
     used: list[_Referent] = []
     replaced: dict[int, str] = {}
     unresolved = 0
-    for token in [t for t in pronouns if not _possessive(t)] + [t for t in pronouns if _possessive(t)]:
+    for token in sorted(pronouns, key=_possessive):  # possessives last
         if _possessive(token) and replaced:  # "What is Julia Ham going to spend her money on?"
             continue
         fits = [r for r in referents if _fits(token, r)]

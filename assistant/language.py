@@ -178,7 +178,7 @@ def _analyse_question(text: str) -> QuestionLanguage:
         focus=focus, unit=_unit(wh, kind, focus), slot=_slot(wh),
         speaker=_speaker(doc, verbs, according), core=_core(doc, focus),
         reporting_words=frozenset(t.lower_ for t in verbs),
-        names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in _NOT_NAMES]
+        names=tuple(dict.fromkeys([e.text for e in doc.ents if e.label_ not in NUMERIC_LABELS]
                                   + [t.text for t in doc if t.pos_ == "PROPN"])))
 
 
@@ -270,7 +270,8 @@ def analyse_ahead(texts: Iterable[str], timeout: float = 60.0) -> _Ahead | None:
 
 
 # Entity labels that are quantities, not names
-_NOT_NAMES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+# the labels of amounts and times, not names ("Up to 300", "Tuesday")
+NUMERIC_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
 
 def _speaker(doc, verbs, according) -> str | None:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.chat import Turn  # noqa: E402
-from assistant.evaluation import load_dataset, load_report, open_corpus  # noqa: E402
+from assistant.evaluation import aggregate, load_dataset, load_report, open_corpus  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 OUT = ROOT / "assistant" / "data" / "ask.json"
@@ -47,17 +47,11 @@ def outcome(item, row: dict) -> int:
     return 1 if item.answerable and row.get("answer_match") else -1
 
 
-def figures(items, rows: dict) -> dict:
-    answerable = [i for i in items if i.answerable]
-    cited = sum(rows[i.id]["citations"] for i in items)
-    precise = sum(rows[i.id].get("citations_precise", 0) for i in items)
-    return {
-        "citation_precision": round(precise / cited, 3) if cited else None,
-        "answer_match": round(sum(bool(rows[i.id].get("answer_match")) for i in answerable)
-                              / len(answerable), 3),
-        "refusal_accuracy": round(sum(rows[i.id]["refused"] != i.answerable for i in items)
-                                  / len(items), 3),
-    }
+def figures(rows: dict) -> dict:
+    """The harness's own figures for one composition of the two runs."""
+    metrics = aggregate(list(rows.values()))
+    return {k: metrics[k] for k in ("citation_precision", "answer_match", "refusal_accuracy",
+                                    "generated", "unsupported_shown")}
 
 
 def main() -> None:
@@ -91,17 +85,18 @@ def main() -> None:
     best = np.flatnonzero(utility >= utility.max() - 1e-9)
     chosen = float(grid[best[len(best) // 2]])
     print(f"{len(items)} questions; the quotes refuse {sum(base[i.id]['refused'] for i in items)}")
-    print("threshold  utility  precision  answer_match  refusal_accuracy")
+    print("threshold  utility  precision  answer_match  refusal_accuracy    kept")
     for t, u in zip(grid, utility, strict=True):
         if t in (low, chosen, 1.0) or round(t * 100) % 5 == 0:
-            f = figures(items, rows_at(t))
-            print(f"{t:9.2f}  {u:7.3f}  {f['citation_precision']!s:>9}  {f['answer_match']:12.3f}  "
-                  f"{f['refusal_accuracy']:16.3f}{'  <- chosen' if t == chosen else ''}")
+            f = figures(rows_at(t))
+            print(f"{t:9.2f}  {u:7.3f}  {f['citation_precision']!s:>9}  {f['answer_match']!s:>12}  "
+                  f"{f['refusal_accuracy']!s:>16}  {f['generated']!s:>6}"
+                  f"{'  <- chosen' if t == chosen else ''}")
     result = {
         "threshold": chosen,
-        "utility": round(float(utility[grid == chosen][0]), 3),
+        "utility": round(float(utility.max()), 3),
         "utility_asking_only_when_the_quotes_answer": round(float(utility[-1]), 3),
-        "figures": figures(items, rows_at(chosen)),
+        "figures": figures(rows_at(chosen)),
         "fitted_on": {"dataset": args.dataset.name, "questions": len(items),
                       "lowest": low, "model": ask_report["settings"].get("llm_model"),
                       "version": ask_report.get("version")},
