@@ -31,12 +31,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from .language import NUMERIC_LABELS
 from .scorer import LinearModel, _load
 from .terms import terms
 
 COLUMNS = ("covered", "own", "cosine", "new_quantity", "new_name", "claim_words")
 ENTAILMENT = "entailment"
-_QUANTITIES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _NAMES = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "LAW",
                     "WORK_OF_ART"})
 
@@ -58,7 +58,7 @@ def _missing(entity: str, label: str, window: str) -> bool:
     flat = _flat(entity)
     if flat in window:
         return False
-    if label in _QUANTITIES:
+    if label in NUMERIC_LABELS:
         digits = re.findall(r"\d[\d,.]*", entity)
         return any(d.rstrip(".,") not in window for d in digits) if digits else True
     # a name may be shortened in the source ("Kurt Campbell" -> "Campbell")
@@ -116,7 +116,7 @@ def row(claim: str, sentence: str, window: str, cosine: float) -> list[float]:
         len(words & terms(window)) / len(words) if words else 0.0,
         len(words & terms(sentence)) / len(words) if words else 0.0,
         cosine,
-        float(any(_missing(t, label, flat_window) for t, label in entities if label in _QUANTITIES)),
+        float(any(_missing(t, label, flat_window) for t, label in entities if label in NUMERIC_LABELS)),
         float(any(_missing(t, label, flat_window) for t, label in entities if label in _NAMES)),
         math.log1p(len(words)),
     ]
