@@ -269,8 +269,7 @@ def analyse_ahead(texts: Iterable[str], timeout: float = 60.0) -> _Ahead | None:
     return _ahead
 
 
-# Entity labels that are quantities, not names
-# the labels of amounts and times, not names ("Up to 300", "Tuesday")
+# Entity labels of amounts and times, not names ("Up to 300", "Tuesday")
 NUMERIC_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
 
