@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import re
 import select
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -106,26 +105,6 @@ def parse_many(texts: Iterable[str]) -> list:
     nlp = pipeline()
     with _RUNNING:
         return list(nlp.pipe(texts, batch_size=64))
-
-
-# Article text needs only the entity recogniser, which has its own embedding layer: the rest of
-# the pipeline (tagger, parser, lemmatizer) is left out, which makes ingest about twice as fast.
-_ENTITIES_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
-
-
-def sentence_entities(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[Entity, ...]]:
-    """The entities of each sentence span (start, end) of ``text``, in article offsets.
-
-    The model reads the text a paragraph at a time (entities never cross a paragraph break)."""
-    nlp = pipeline()
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
-                  if len(m.group()) < nlp.max_length]
-    with _RUNNING:
-        found = [Entity(label=e.label_, start=at + e.start_char, end=at + e.end_char)
-                 for (at, _), doc in zip(paragraphs, nlp.pipe((p for _, p in paragraphs), batch_size=64,
-                                                              disable=_ENTITIES_ONLY), strict=True)
-                 for e in doc.ents]
-    return [tuple(e for e in found if start <= e.start and e.end <= end) for start, end in spans]
 
 
 @dataclass(frozen=True)

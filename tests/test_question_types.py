@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from assistant import attribution
 from assistant.articles import Sentence
 from assistant.features import (
     Candidate,
@@ -14,7 +15,7 @@ from assistant.features import (
     fills_asked_slot,
     specific_entity,
 )
-from assistant.language import analyse_question, sentence_entities
+from assistant.language import analyse_question
 from assistant.terms import stem, terms
 from assistant.text import (
     analyse,
@@ -26,7 +27,7 @@ from assistant.text import (
 
 def candidate(question: str, sentence: str) -> Candidate:
     """One sentence as the scorer sees it, with the entities ingest would store for it."""
-    (entities,) = sentence_entities(sentence, [(0, len(sentence))])
+    entities = tuple(e for s in attribution.analyse(sentence) for e in s.entities)
     words = terms(sentence)
     return Candidate(
         question=analyse(question, analyse_question(question).reporting_words),
