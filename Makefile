@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 export UV_LINK_MODE := copy
 # llama.cpp built for this machine's CPU (-march=native: AVX-512 where there is one): prompt
 # reading 94 tokens/s against 73 for the portable AVX2 build (evals/prefill.py). The wheel is
-# cached per CPU (scripts/llama-wheel.sh), so another machine builds its own.
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON
+# cached per CPU (scripts/llama-wheel.sh), so another machine builds its own. Without AMX: on a
+# machine whose CPU lists AMX but whose hypervisor does not enable it, -march=native built code
+# that died on its first tile instruction ("trap invalid opcode" in libggml-cpu, 2026-12-06).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 # The version pinned in pyproject.toml (one place to change it).
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
 # Offline switches: nothing may phone home or download at run time.
@@ -30,7 +32,7 @@ setup: $(VENV)/.installed
 # its version and the CMake flags) and installed from there: a new venv takes seconds, not minutes.
 # setup.sh touches the stamp when all is in: `make run` on a machine without that wheel builds it in
 # the background (scripts/llama-background.sh) and the stamp waits for it.
-$(VENV)/.installed: pyproject.toml requirements/language-model.txt scripts/setup.sh scripts/llama-wheel.sh \
+$(VENV)/.installed: Makefile pyproject.toml requirements/language-model.txt scripts/setup.sh scripts/llama-wheel.sh \
 		scripts/llama-background.sh
 	scripts/setup.sh $(VENV) $(PY) $(LLAMA_VERSION) "$(LLAMA_CMAKE_ARGS)"
 
