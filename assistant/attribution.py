@@ -283,13 +283,27 @@ def _subject_person(tokens, ents, names: _Names) -> str | None:
     return person
 
 
-def analyse(text: str) -> list[Sentence]:
-    """Every sentence of ``text`` with its speakers (full names where the article gives them)
-    and its entities."""
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    """The paragraphs the pipeline reads (offset, text): a model's run never crosses a break."""
     longest = pipeline().max_length
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)
-                  if len(m.group()) < longest]
-    docs = parse_many(p for _, p in paragraphs)
+    return [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text) if len(m.group()) < longest]
+
+
+def analyse_many(texts: list[str]) -> list[list[Sentence]]:
+    """``analyse`` for several articles, their paragraphs read in one run of the pipeline (larger
+    batches than one article's few paragraphs: about a sixth faster on the Lee stories)."""
+    paragraphs = [_paragraphs(text) for text in texts]
+    docs = iter(parse_many(p for ps in paragraphs for _, p in ps))
+    return [analyse(text, ps, [next(docs) for _ in ps]) for text, ps in zip(texts, paragraphs, strict=True)]
+
+
+def analyse(text: str, paragraphs: list[tuple[int, str]] | None = None, docs: list | None = None
+            ) -> list[Sentence]:
+    """Every sentence of ``text`` with its speakers (full names where the article gives them)
+    and its entities. ``paragraphs`` and their parsed ``docs`` when ``analyse_many`` has them."""
+    if docs is None:
+        paragraphs = _paragraphs(text)
+        docs = parse_many(p for _, p in paragraphs)
     names = _Names(docs)
 
     def inside(token) -> bool:

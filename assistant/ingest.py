@@ -279,11 +279,15 @@ class _Batch:
         """Analyse, store and embed ``articles``; returns id -> why, for those that failed."""
         failed: dict[str, str] = {}
         ready = []
-        for article in articles:
-            try:  # who speaks and the entities of each sentence: one parse per paragraph
-                ready.append((article, analyse_sentences(article.text)))
-            except (ValueError, UnicodeError, RecursionError) as exc:
-                failed[article.id] = str(exc)
+        try:  # who speaks and the entities of each sentence: the batch's paragraphs in one parse
+            ready = [(article, tuple(sentences)) for article, sentences in zip(
+                articles, attribution.analyse_many([a.text for a in articles]), strict=True)]
+        except (ValueError, UnicodeError, RecursionError):  # one bad article: each on its own
+            for article in articles:
+                try:
+                    ready.append((article, analyse_sentences(article.text)))
+                except (ValueError, UnicodeError, RecursionError) as exc:
+                    failed[article.id] = str(exc)
         done = []
         for article, sentences in ready:
             try:

@@ -105,6 +105,28 @@ def test_folder_with_bad_files_ingests_the_good_ones_and_fails_the_exit_code(cor
     assert not answer.refused
 
 
+def test_an_article_the_language_analysis_fails_on_spoils_nothing_else(corpus, tmp_path,
+                                                                       monkeypatch):
+    """The articles of a batch are parsed together; one that the analysis fails on is reported by
+    its file and the others are indexed."""
+    from assistant import attribution
+
+    analyse = attribution.analyse
+
+    def fragile(text, *args, **kwargs):
+        if "Unparseable" in text:
+            raise ValueError("the parser gave up")
+        return analyse(text, *args, **kwargs)
+
+    monkeypatch.setattr(attribution, "analyse", fragile)
+    (corpus / "odd.txt").write_text("A story\n\nIts one Unparseable paragraph trips the parser.\n")
+    report = _assistant(tmp_path / "index").ingest([corpus])
+    assert len(report.added) == 2
+    assert [str(e) for e in report.errors] == [
+        f"{corpus / 'odd.txt'}: article not indexed: the parser gave up"]
+    assert not _assistant(tmp_path / "index").ask("What did Campbell warn?").refused
+
+
 def _many_articles(folder: Path, seeds: Path, count: int) -> None:
     folder.mkdir()
     texts = [p.read_text() for p in sorted(seeds.glob("*.txt"))]
