@@ -99,12 +99,19 @@ def parse(text: str):
         return nlp(text)
 
 
+BATCH = 64  # texts the pipeline reads at once
+
+
 def parse_many(texts: Iterable[str]) -> list:
-    """The full analysis of several texts in one run of the pipeline (an article's paragraphs),
-    taking turns with every other run like ``parse``."""
+    """The full analysis of several texts (the paragraphs of a batch of articles), ``BATCH`` at a
+    time, taking turns with every other run like ``parse`` between batches: a question asked
+    while a large upload is analysed waits for one batch, not for the whole upload."""
     nlp = pipeline()
-    with _RUNNING:
-        return list(nlp.pipe(texts, batch_size=64))
+    texts, out = list(texts), []
+    for at in range(0, len(texts), BATCH):
+        with _RUNNING:
+            out.extend(nlp.pipe(texts[at:at + BATCH], batch_size=BATCH))
+    return out
 
 
 @dataclass(frozen=True)
