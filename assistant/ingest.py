@@ -278,18 +278,14 @@ class _Batch:
     def _index(self, articles: list[Article], sources: dict[str, str]) -> dict[str, str]:
         """Analyse, store and embed ``articles``; returns id -> why, for those that failed."""
         failed: dict[str, str] = {}
-        ready = []
         try:  # who speaks and the entities of each sentence: the batch's paragraphs in one parse
-            ready = [(article, tuple(sentences)) for article, sentences in zip(
-                articles, attribution.analyse_many([a.text for a in articles]), strict=True)]
-        except (ValueError, UnicodeError, RecursionError):  # one bad article: each on its own
-            for article in articles:
-                try:
-                    ready.append((article, analyse_sentences(article.text)))
-                except (ValueError, UnicodeError, RecursionError) as exc:
-                    failed[article.id] = str(exc)
+            analysed = attribution.analyse_many([a.text for a in articles])
+        except (ValueError, UnicodeError, RecursionError) as exc:
+            if len(articles) > 1:
+                raise  # flush indexes the batch one article at a time
+            return {articles[0].id: str(exc)}
         done = []
-        for article, sentences in ready:
+        for article, sentences in zip(articles, map(tuple, analysed), strict=True):
             try:
                 article = article.model_copy(update={"sentences": sentences})
                 passages = split_passages(article, self.embedder.count_tokens, self.passage_tokens)
