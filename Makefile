@@ -8,7 +8,8 @@ export UV_LINK_MODE := copy
 # cached per CPU (scripts/llama-wheel.sh), so another machine builds its own. Without AMX: on a
 # machine whose CPU lists AMX but whose hypervisor does not enable it, -march=native built code
 # that died on its first tile instruction ("trap invalid opcode" in libggml-cpu, 2026-12-06).
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 # The version pinned in pyproject.toml (one place to change it).
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
 # Offline switches: nothing may phone home or download at run time.
