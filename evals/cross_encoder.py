@@ -147,7 +147,7 @@ def stage2() -> None:
     """On dev, cross-validated by story: the chooser alone against the chooser with the
     cross-encoder's logit, in the choice and in the refusal."""
     sys.path.insert(0, str(ROOT / "evals"))
-    from fit import _utility, conditional_logit, figures
+    from fit import best_threshold, conditional_logit, figures
     from sklearn.linear_model import LogisticRegression
 
     questions = [q for q in pickle.loads((WORK / "candidates.pkl").read_bytes()) if q["dev"]]
@@ -192,7 +192,6 @@ def stage2() -> None:
                         rows[i][0][j:j + 1, refuse])[0, 1]), bool(rows[i][1][j]))
         return out
 
-    grid = np.round(np.arange(0.02, 0.98, 0.01), 2)
     answerable = [q for q in questions if q["answerable"] and q["top"]]
     print(f"right sentence in the top {TOPK}: "
           f"{np.mean([q['y'][q['top']].any() for q in answerable]):.3f} of answerable dev questions")
@@ -200,7 +199,7 @@ def stage2() -> None:
                                   ("chooser + cross-encoder", [0, 2], [1, 2]),
                                   ("chooser + cross-encoder, with leads", [0, 2, 3], [0, 1, 2, 3])]:
         rows_ = decided(choose, refuse)
-        t = float(grid[int(np.argmax([_utility(rows_, t) for t in grid]))])
+        t = best_threshold(rows_)
         print(f"  {label:36s} {json.dumps(figures(rows_, t))} at threshold {t}")
 
 
